@@ -1,0 +1,1 @@
+"""jobplug-amqp (in progress)."""

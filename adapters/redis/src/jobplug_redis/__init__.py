@@ -1,0 +1,1 @@
+"""jobplug-redis (in progress)."""

@@ -1,0 +1,1 @@
+"""jobplug-contract (in progress)."""

@@ -1,0 +1,75 @@
+"""The ``jobplug`` command group. Each command lives in its own module, imported only when
+that command runs, so ``jobplug --help`` stays fast and a command's dependencies load only
+for it."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+#: command name -> "module:attribute" of its click command.
+COMMANDS = {
+    "adapters": "jobplug.cli.adapters:adapters",
+    "bench": "jobplug.cli.bench:bench",
+    "certify": "jobplug_contract.certify:certify",
+    "demo": "jobplug.cli.demo:demo",
+    "enqueue": "jobplug.cli.enqueue:enqueue",
+    "inspect": "jobplug.cli.inspect:inspect",
+    "new": "jobplug.cli.new:new",
+    "pause": "jobplug.cli.inspect:pause",
+    "retry-dead": "jobplug.cli.inspect:retry_dead",
+    "ui": "jobplug.cli.ui:ui",
+    "unpause": "jobplug.cli.inspect:unpause",
+    "worker": "jobplug.cli.worker:worker",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            return _unavailable(cmd_name, str(exc))
+        if not isinstance(command, click.Command):
+            raise click.ClickException(f"{target} is not a click command")
+        return command
+
+
+def _unavailable(name: str, reason: str) -> click.Command:
+    def fail() -> None:
+        raise click.ClickException(f"command {name!r} is not available: {reason}")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {reason})")
+
+
+@click.group(cls=LazyGroup)
+@click.option(
+    "--log-level",
+    default=lambda: os.environ.get("JOBPLUG_LOG_LEVEL", "INFO"),
+    show_default="INFO",
+    help="Logging level.",
+)
+@click.version_option(package_name="jobplug-core")
+def cli(log_level: str) -> None:
+    """jobplug: background jobs with pluggable backends."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Any = None) -> None:
+    cli.main(args=argv, prog_name="jobplug")

@@ -1,0 +1,111 @@
+"""The ``inspect`` capability: read and manage a backend's jobs (CLI, dashboard).
+
+Pages hold :data:`PAGE_SIZE` jobs, newest first for dead jobs, soonest first for
+scheduled and retry jobs, as in gocraft/work's client. Every method may raise
+:class:`~jobplug.errors.CapabilityNotSupported` for what the backend cannot list (a
+RabbitMQ queue cannot be paged without consuming it, for instance).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jobplug.job import Job
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    handler: str
+    count: int
+    latency: float  # seconds the oldest ready job has waited; 0 when empty
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    pool_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    concurrency: int
+    handlers: tuple[str, ...]
+    worker_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BusyWorker:
+    worker_id: str
+    pool_id: str
+    job: Job
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job at rest in the scheduled, retry or dead set; ``at`` is its score
+    (run-at time for scheduled/retry, time of death for dead)."""
+
+    job: Job
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[JobRecord]
+    total: int
+    page: int = 1
+    page_size: int = PAGE_SIZE
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Inspector(abc.ABC):
+    """Read-and-manage view of one backend. Job identity is ``(at, job id)``, as gocraft's."""
+
+    @abc.abstractmethod
+    async def queues(self) -> list[QueueInfo]: ...
+
+    @abc.abstractmethod
+    async def pools(self) -> list[PoolInfo]: ...
+
+    @abc.abstractmethod
+    async def busy(self) -> list[BusyWorker]: ...
+
+    @abc.abstractmethod
+    async def scheduled(self, page: int = 1) -> Page: ...
+
+    @abc.abstractmethod
+    async def retries(self, page: int = 1) -> Page: ...
+
+    @abc.abstractmethod
+    async def dead(self, page: int = 1) -> Page: ...
+
+    @abc.abstractmethod
+    async def retry_dead(self, job_id: str, at: datetime | None = None) -> None:
+        """Move one dead job back to its queue (JobNotFoundError if absent)."""
+
+    @abc.abstractmethod
+    async def delete_dead(self, job_id: str, at: datetime | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def retry_all_dead(self) -> int: ...
+
+    @abc.abstractmethod
+    async def delete_all_dead(self) -> int: ...
+
+    @abc.abstractmethod
+    async def delete_scheduled(self, job_id: str, at: datetime | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_retry(self, job_id: str, at: datetime | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def pause(self, handler: str) -> None: ...
+
+    @abc.abstractmethod
+    async def unpause(self, handler: str) -> None: ...

@@ -1,0 +1,167 @@
+"""The :class:`Job` type, its args check, and the portable JSON form brokers may use.
+
+The portable form uses gocraft/work's field names (``name``, ``id``, ``t``, ``args``,
+``fails``, ``err``, ``failed_at``) so one vocabulary serves every backend; the Redis
+adapter adds gocraft's exact byte layout on top.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from jobplug.errors import InvalidArgsError, MalformedJobError
+
+#: A job's args: a JSON object.
+Args = dict[str, Any]
+
+#: Fields of the portable form that map to Job attributes; anything else is ``meta``.
+_KNOWN = frozenset({"name", "id", "t", "args", "queue", "fails", "err", "failed_at"})
+
+
+def new_job_id() -> str:
+    """24 lowercase hex characters, as gocraft/work makes them."""
+    return secrets.token_hex(12)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Job:
+    """A unit of work: which handler to run, with which JSON args.
+
+    ``queue`` is a label carried with the job (as in Buffalo's ``worker.Job``); delivery is
+    routed by ``handler``. ``fails``, ``last_error`` and ``failed_at`` are kept by the
+    runtime across retries. ``meta`` holds extra JSON fields (trace context, for
+    instance) that travel with the job and that other implementations ignore.
+    """
+
+    handler: str
+    args: Args = field(default_factory=dict)
+    queue: str = "default"
+    id: str = field(default_factory=new_job_id)
+    enqueued_at: datetime = field(default_factory=utcnow)
+    fails: int = 0
+    last_error: str | None = None
+    failed_at: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidArgsError` unless this job can be written as JSON."""
+        if not isinstance(self.handler, str) or not self.handler:
+            raise InvalidArgsError(f"job handler must be a non-empty string, got {self.handler!r}")
+        check_args(self.args)
+        check_json(self.meta, "meta")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The portable JSON form (gocraft field names, optional fields omitted)."""
+        out: dict[str, Any] = {
+            "name": self.handler,
+            "id": self.id,
+            "t": int(self.enqueued_at.timestamp()),
+            "args": self.args,
+        }
+        if self.queue != "default":
+            out["queue"] = self.queue
+        if self.fails:
+            out["fails"] = self.fails
+        if self.last_error:
+            out["err"] = self.last_error
+        if self.failed_at is not None:
+            out["failed_at"] = int(self.failed_at.timestamp())
+        out.update(self.meta)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Job:
+        """Build a job from its portable form; :class:`MalformedJobError` says what is wrong."""
+        if not isinstance(data, dict):
+            raise MalformedJobError(f"job payload must be a JSON object, got {type(data).__name__}")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise MalformedJobError("job payload has no 'name'")
+        args = data.get("args")
+        if args is None or args == []:  # Go writes null for nil args; Lua cjson turns {} into []
+            args = {}
+        if not isinstance(args, dict):
+            raise MalformedJobError(f"job 'args' must be a JSON object, got {type(args).__name__}")
+        try:
+            fails = int(data.get("fails") or 0)
+            t = data.get("t")
+            enqueued_at = _from_epoch(t) if t is not None else utcnow()
+            failed = data.get("failed_at")
+            failed_at = _from_epoch(failed) if failed else None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise MalformedJobError(f"job payload has a bad number: {exc}") from None
+        job_id = data.get("id")
+        return cls(
+            handler=name,
+            args=args,
+            queue=str(data.get("queue") or "default"),
+            id=job_id if isinstance(job_id, str) and job_id else new_job_id(),
+            enqueued_at=enqueued_at,
+            fails=fails,
+            last_error=data.get("err") or None,
+            failed_at=failed_at,
+            meta={k: v for k, v in data.items() if k not in _KNOWN},
+        )
+
+    def encode(self) -> bytes:
+        """Compact UTF-8 JSON of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def decode(cls, payload: bytes | str) -> Job:
+        """Parse :meth:`encode`'s output (or gocraft's); :class:`MalformedJobError` if not a job."""
+        try:
+            data = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedJobError(f"payload is not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _from_epoch(value: Any) -> datetime:
+    return datetime.fromtimestamp(float(value), timezone.utc)
+
+
+def check_args(args: Any) -> None:
+    """Raise :class:`InvalidArgsError` unless ``args`` is a JSON object of JSON values.
+
+    The message names the offending key path and type, e.g. ``args['user']['at']``.
+    """
+    if not isinstance(args, dict):
+        raise InvalidArgsError(
+            f"job args must be a dict (a JSON object), got {type(args).__name__}"
+        )
+    check_json(args, "args")
+
+
+def check_json(value: Any, path: str) -> None:
+    """Walk ``value``; raise :class:`InvalidArgsError` at the first non-JSON part."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgsError(f"{path} is {value!r}, which JSON cannot represent")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidArgsError(
+                    f"{path} has a key {key!r} of type {type(key).__name__}; JSON keys are strings"
+                )
+            check_json(item, f"{path}[{key!r}]")
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_json(item, f"{path}[{index}]")
+        return
+    raise InvalidArgsError(
+        f"{path} is of type {type(value).__name__}, which is not JSON-serialisable"
+    )
