@@ -38,7 +38,7 @@ def test_unknown_scheme_names_installed_schemes_closest_match_and_extra() -> Non
 
 
 def test_unknown_scheme_without_close_match_explains_the_entry_point_group() -> None:
-    with pytest.raises(UnknownSchemeError, match="jobplug.adapters"):
+    with pytest.raises(UnknownSchemeError, match=r"jobplug\.adapters"):
         jobplug.connect("nope://x")
 
 
@@ -79,7 +79,7 @@ def test_an_entry_point_that_is_not_a_broker_is_refused(
 ) -> None:
     _fake_distribution(tmp_path, "jobplug_bad", "bad", "json:loads")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(jobplug.ConfigurationError, match="not a jobplug.Broker subclass"):
+    with pytest.raises(jobplug.ConfigurationError, match=r"not a jobplug\.Broker subclass"):
         jobplug.connect("bad://x")
 
 
@@ -99,7 +99,8 @@ def test_memory_never_imports_redis_or_aio_pika() -> None:
             assert seen == [{"a": 1}], seen
 
         asyncio.run(main())
-        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("redis", "aio_pika", "aiormq"))
+        drivers = ("redis", "aio_pika", "aiormq")
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in drivers)
         print("LOADED", loaded)
         """
     )

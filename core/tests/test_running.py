@@ -236,12 +236,8 @@ async def test_middleware_wraps_handlers_in_order(worker: Worker) -> None:
         await memory(worker).join()
         await worker.perform(Job("h", {"skip": True}))
         await memory(worker).join()
-    assert trail == ["outer in", "inner h", "handler", "outer out"] + [
-        "outer in",
-        "inner h",
-        "skipped",
-        "outer out",
-    ]
+    first = ["outer in", "inner h", "handler", "outer out"]
+    assert trail == [*first, "outer in", "inner h", "skipped", "outer out"]
 
 
 async def test_hooks_see_the_lifecycle_and_a_failing_plugin_loses_nothing() -> None:
