@@ -228,6 +228,11 @@ class Worker:
         """Make a running ``stop()`` put running jobs back now instead of waiting."""
         self._force.set()
 
+    @property
+    def forced(self) -> bool:
+        """Whether the last stop was forced (running jobs were put back, not finished)."""
+        return self._force.is_set()
+
     async def __aenter__(self) -> Worker:
         await self.start()
         return self

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 import click
 
@@ -37,3 +39,9 @@ def worker(target: str, url: str | None, concurrency: int | None, grace: float |
         if not obj.handlers:
             raise click.ClickException(f"{target} has no registered handlers")
         obj.run()
+    if obj.forced:
+        # Sync handlers still running in threads would keep the interpreter alive until
+        # they finish; their jobs are already back in the queue, so leave now.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(1)
