@@ -104,12 +104,12 @@ async def run_demo(url: str | None, jobs: int, concurrency: int, console: Consol
                 if time.monotonic() > deadline:
                     raise click.ClickException(f"only {finished}/{len(plan)} jobs finished in 60s")
                 tally.changed.clear()
-                progress.update(bar, completed=finished, **_fields(tally))
+                progress.update(bar, completed=finished, **_fields(tally))  # type: ignore[arg-type]
                 try:
                     await asyncio.wait_for(tally.changed.wait(), 0.5)
                 except asyncio.TimeoutError:
                     pass
-            progress.update(bar, completed=len(plan), **_fields(tally))
+            progress.update(bar, completed=len(plan), **_fields(tally))  # type: ignore[arg-type]
     return tally
 
 
