@@ -78,6 +78,7 @@ class Maintenance:
         self.reap_period = REAP_PERIOD
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._inflight: set[asyncio.Future[Any]] = set()
         self._observed: dict[str, tuple[str, ...]] = {}
         self._last_outage = 0.0
         self._enqueue_periodic: Callable[..., Awaitable[int]] | None = None
@@ -110,6 +111,8 @@ class Maintenance:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=5.0)
 
     async def _every(
         self, period: float, op: Callable[[], Awaitable[None]], what: str, first: bool = True
@@ -121,9 +124,14 @@ class Maintenance:
             await asyncio.sleep(period)
 
     async def _guard(self, op: Callable[[], Awaitable[Any]], what: str) -> Any:
+        # In its own task: redis-py may swallow a cancellation (see WorkerPool._call);
+        # stop() waits for these before removing the heartbeat.
+        task = asyncio.ensure_future(op())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
         try:
             with driver_errors(self.safe_url, what):
-                return await op()
+                return await asyncio.shield(task)
         except BrokerError as exc:
             self._last_outage = time.monotonic()
             log.warning("%s failed: %s", what, exc)
