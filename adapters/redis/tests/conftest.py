@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+
+sys.path.insert(0, str(Path(__file__).parent))
+from redis_test_servers import RedisProcess
 
 
 @pytest.fixture
@@ -46,3 +51,11 @@ async def eventually(
 def wait() -> Callable[..., Awaitable[Any]]:
     """``await wait(check, timeout=...)``: see :func:`eventually`."""
     return eventually
+
+
+@pytest.fixture
+def own_redis(tmp_path: Any) -> Any:
+    server = RedisProcess(str(tmp_path))
+    server.start()
+    yield server
+    server.stop()

@@ -160,6 +160,7 @@ class Maintenance:
     async def observe(self) -> None:
         if self.pool.pending:
             await self.pool.retry_pending()
+        await self.pool.recover_untracked()
         busy = self.pool.busy()
         pipe = self.client.pipeline(transaction=False)
         changed: dict[str, tuple[str, ...]] = {}

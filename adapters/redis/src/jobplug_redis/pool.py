@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,7 +76,11 @@ class WorkerPool:
         #: receipts handed to the core and not finished yet
         self.outstanding: dict[Receipt, Job] = {}
         #: finishes that failed; retried by the maintenance loop
-        self.pending: list[Callable[[], Awaitable[object]]] = []
+        self.pending: list[tuple[Callable[[], Awaitable[object]], list[bytes]]] = []
+        #: raw jobs whose finish has not succeeded yet (in flight or pending)
+        self._finishing: Counter[bytes] = Counter()
+        #: in-progress entries nobody held at the last check
+        self._unheld: set[tuple[JobType, bytes]] = set()
         self.wake = asyncio.Event()
         #: driver calls still running (see ``_call``)
         self._inflight: set[asyncio.Future[object]] = set()
@@ -232,13 +237,28 @@ class WorkerPool:
             self._free_workers.append(receipt.worker_id)
         self.wake.set()  # a slot under max_concurrency may have opened
 
-    async def _run_or_keep(self, what: str, op: Callable[[], Awaitable[object]]) -> None:
-        try:
-            with driver_errors(self.safe_url, what):
-                await self._call(op())
-        except BrokerError:
-            self.pending.append(op)
-            raise
+    async def _run_or_keep(
+        self, what: str, op: Callable[[], Awaitable[object]], raws: list[bytes]
+    ) -> None:
+        """Run a finish; if it fails (or its caller is cancelled) keep it for a retry.
+
+        Until it has succeeded its jobs count as held, so the untracked-job check never
+        puts back a job whose ack is merely late.
+        """
+        self._finishing.update(raws)
+        task = asyncio.ensure_future(op())
+        self._inflight.add(task)
+
+        def settled(done: asyncio.Future[object]) -> None:
+            self._inflight.discard(done)
+            if done.cancelled() or done.exception() is not None:
+                self.pending.append((op, raws))
+            else:
+                self._finishing.subtract(raws)
+
+        task.add_done_callback(settled)
+        with driver_errors(self.safe_url, what):
+            await asyncio.shield(task)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         groups: dict[JobType, list[bytes]] = {}
@@ -256,7 +276,7 @@ class WorkerPool:
         async def op() -> object:
             return await self._finish(keys=keys, args=args)
 
-        await self._run_or_keep("ack", op)
+        await self._run_or_keep("ack", op, [r for raws in groups.values() for r in raws])
 
     async def retry(self, delivery: Delivery, at: datetime) -> None:
         receipt: Receipt = delivery.receipt
@@ -284,15 +304,16 @@ class WorkerPool:
         async def op() -> object:
             return await self._finish_to(keys=keys, args=args)
 
-        await self._run_or_keep(what, op)
+        await self._run_or_keep(what, op, [receipt.raw])
 
     async def retry_pending(self) -> None:
         """Re-run finishes that failed earlier (idempotent scripts)."""
         while self.pending:
-            op = self.pending[0]
+            op, raws = self.pending[0]
             with driver_errors(self.safe_url, "retrying a finish"):
                 await op()
             self.pending.pop(0)
+            self._finishing.subtract(raws)
 
     async def release_outstanding(self) -> None:
         """Put back every job handed out and not finished (shutdown)."""
@@ -302,24 +323,51 @@ class WorkerPool:
             except BrokerError as exc:
                 log.warning("could not put a job back (%s); the reaper will", exc)
 
-    async def put_back_untracked(self) -> int:
-        """Jobs in this pool's in-progress lists that nobody holds (a fetch whose reply was
-        lost, a cancelled fetch): back to the front of their queue."""
-        moved = 0
+    def _held(self) -> set[bytes]:
         held = {r.raw for r in self.outstanding}
-        for jt in self.types.values():
+        held.update(raw for raw, n in self._finishing.items() if n > 0)
+        return held
+
+    async def _untracked(self) -> set[tuple[JobType, bytes]]:
+        held = self._held()
+        found: set[tuple[JobType, bytes]] = set()
+        pipe = self.client.pipeline(transaction=False)
+        types = list(self.types.values())
+        for jt in types:
+            pipe.lrange(jt.inprogress, 0, -1)
+        with driver_errors(self.safe_url, "in-progress check"):
+            lists = await pipe.execute()
+        for jt, raws in zip(types, lists, strict=True):
+            found.update((jt, raw) for raw in raws if raw not in held)
+        return found
+
+    async def _put_back(self, items: set[tuple[JobType, bytes]]) -> int:
+        moved = 0
+        for jt, raw in items:
             with driver_errors(self.safe_url, "put back"):
-                raws = await self.client.lrange(jt.inprogress, 0, -1)
-            for raw in raws:
-                if raw in held:
-                    continue
-                with driver_errors(self.safe_url, "put back"):
-                    moved += int(
-                        await self._finish_to(
-                            keys=[jt.inprogress, jt.lock, jt.lock_info, jt.jobs],
-                            args=[self.pool_id, raw, "r", 0, raw],
-                        )
+                moved += int(
+                    await self._finish_to(
+                        keys=[jt.inprogress, jt.lock, jt.lock_info, jt.jobs],
+                        args=[self.pool_id, raw, "r", 0, raw],
                     )
+                )
+        return moved
+
+    async def put_back_untracked(self) -> int:
+        """Jobs in this pool's in-progress lists that nobody holds: back to the front of
+        their queue (shutdown: every fetch and finish is over)."""
+        return await self._put_back(await self._untracked())
+
+    async def recover_untracked(self) -> int:
+        """While running: put back jobs found unheld on two checks in a row (a fetch whose
+        reply was lost to a dropped connection, or whose caller was cancelled)."""
+        current = await self._untracked()
+        stale = current & self._unheld
+        self._unheld = current - stale
+        moved = await self._put_back(stale) if stale else 0
+        if moved:
+            log.warning("put back %d job(s) fetched by this pool but never delivered", moved)
+            self.notify()
         return moved
 
     def busy(self) -> dict[str, tuple[Job, int]]:
