@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -102,15 +103,17 @@ def _encode_slow(value: Any, out: list[str]) -> None:
         out.append(_dumps(value))
 
 
-def go_json(value: Any) -> str:
-    """Compact JSON of ``value`` exactly as Go's encoding/json writes it."""
+def _go_json_raw(value: Any) -> str:
     if _has_float(value):
         out: list[str] = []
         _encode_slow(value, out)
-        text = "".join(out)
-    else:
-        text = _dumps(value)
-    return _fix_escapes(text)
+        return "".join(out)
+    return _dumps(value)
+
+
+def go_json(value: Any) -> str:
+    """Compact JSON of ``value`` exactly as Go's encoding/json writes it."""
+    return _fix_escapes(_go_json_raw(value))
 
 
 def _utf8(text: str) -> bytes:
@@ -139,7 +142,7 @@ def encode_fields(
         parts.append('"name":' + _str(name))
     parts.append('"id":' + _str(job_id))
     parts.append(f'"t":{int(t)}')
-    parts.append('"args":' + ("null" if args is None else go_json(args)))
+    parts.append('"args":' + ("null" if args is None else _go_json_raw(args)))
     if unique:
         parts.append('"unique":true')
     if unique_key:
@@ -152,7 +155,7 @@ def encode_fields(
         parts.append(f'"failed_at":{int(failed_at)}')
     if extra:
         for key, value in extra.items():
-            parts.append(_str(key) + ":" + go_json(value))
+            parts.append(_str(key) + ":" + _go_json_raw(value))
     return _utf8(_fix_escapes("{" + ",".join(parts) + "}"))
 
 
@@ -178,18 +181,42 @@ def encode_job(job: Job, args_null: bool = False) -> bytes:
     )
 
 
+_loads = json.JSONDecoder().decode
+_PLAIN = frozenset({"name", "id", "t", "args"})
+_UTC = timezone.utc
+
+
 def decode_job(raw: bytes | str) -> tuple[Job, bool]:
     """Parse a stored job; returns it and whether its args were ``null``.
 
     Raises :class:`MalformedJobError` saying what is wrong.
     """
     try:
-        data = json.loads(raw)
+        data = _loads(raw.decode() if isinstance(raw, bytes) else raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJobError(f"payload is not JSON: {exc}") from None
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise MalformedJobError(f"job payload must be a JSON object, got {type(data).__name__}")
-    return Job.from_dict(data), data.get("args") is None
+    args = data.get("args")
+    name = data.get("name")
+    job_id = data.get("id")
+    t = data.get("t")
+    # Fast path for what gocraft and jobplug write for a fresh job.
+    if (
+        type(args) is dict
+        and type(name) is str
+        and name
+        and type(job_id) is str
+        and job_id
+        and type(t) is int
+        and data.keys() <= _PLAIN
+    ):
+        try:
+            when = datetime.fromtimestamp(t, _UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise MalformedJobError(f"job payload has a bad number: {exc}") from None
+        return Job(name, args, id=job_id, enqueued_at=when), False
+    return Job.from_dict(data), args is None
 
 
 def unique_key(prefix: str, name: str, args: Any) -> str:
