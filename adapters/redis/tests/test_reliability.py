@@ -310,3 +310,27 @@ async def test_retry_after_backoff_keeps_fields(redis_url: str, raw: Any, namesp
     assert score == int(score) and score >= time.time() + 29
     assert list(json.loads(member)) == ["name", "id", "t", "args", "fails", "err", "failed_at"]
     await broker.close()
+
+
+async def test_lost_fetch_reply_is_put_back_while_running(
+    redis_url: str, raw: Any, namespace: str, monkeypatch: pytest.MonkeyPatch, wait: Any
+) -> None:
+    monkeypatch.setattr(background, "OBSERVE_PERIOD", 0.1)
+    seen: list[int] = []
+    worker = Worker(url=redis_url)
+
+    @worker.handler("lost")
+    async def lost(args: dict[str, Any]) -> None:
+        seen.append(args["i"])
+
+    k = Keys(namespace)
+    async with worker:
+        pool = worker.broker.pool  # type: ignore[attr-defined]
+        # as if a fetch moved it and the reply never arrived: in progress, held by nobody
+        await raw.lpush(
+            k.inprogress("lost", pool.pool_id), b'{"name":"lost","id":"l","t":1,"args":{"i":5}}'
+        )
+        await raw.incr(k.lock("lost"))
+        await raw.hincrby(k.lock_info("lost"), pool.pool_id, 1)
+        await wait(lambda: asyncio.sleep(0, seen == [5]), timeout=5)
+    assert await raw.get(k.lock("lost")) == b"0"
