@@ -30,6 +30,11 @@ async def test_enqueue_writes_gocraft_bytes(redis_url: str, raw: Any, namespace:
         b'"args":{"n":1,"to":"a@b.c"}}'
     ]
     assert await raw.smembers(f"{namespace}:known_jobs") == {b"send_email"}
+    cli = await asyncio.create_subprocess_exec(
+        *("redis-cli", "-p", "6379", "--raw", "LINDEX", f"{namespace}:jobs:send_email", "-1"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert (await cli.communicate())[0] == stored[0] + b"\n"  # what redis-cli shows
     await broker.close()
 
 
@@ -49,6 +54,9 @@ async def test_batch_enqueue_is_fifo_and_scheduled_scores_are_integers(
     assert score == int(score) and score >= when.timestamp()
     assert (await raw.zrange(f"{namespace}:scheduled", 0, -1, withscores=True))[0][1] == score
     assert json.loads(member)["name"] == "c"
+    await broker.close()
+    await broker.enqueue([Job("a")])  # a closed broker reconnects when used again
+    assert await raw.llen(f"{namespace}:jobs:a") == 6
     await broker.close()
 
 

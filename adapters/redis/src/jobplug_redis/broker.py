@@ -59,7 +59,6 @@ class RedisBroker(Broker):
         self._known: dict[str, float] = {}
         self.pool: WorkerPool | None = None
         self.maintenance: Maintenance | None = None
-        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -69,9 +68,7 @@ class RedisBroker(Broker):
     @property
     def client(self) -> Client:
         """The redis-py asyncio client (created on first use; no I/O until a command)."""
-        if self._client is None:
-            if self._closed:
-                raise WorkerStateError(f"{self!r} is closed")
+        if self._client is None:  # also after close(): a closed broker may be reused
             self._client = make_client(self.settings)
             self._scripts()
         return self._client
@@ -97,7 +94,6 @@ class RedisBroker(Broker):
                 await client.aclose()
             except Exception:  # closing a broken connection must not raise
                 pass
-        self._closed = True
 
     # -- producing -------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[Job], at: datetime | None = None) -> None:

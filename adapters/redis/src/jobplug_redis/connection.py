@@ -77,10 +77,13 @@ def parse_url(url: str) -> Settings:
 
 def make_client(settings: Settings) -> Client:
     """A redis-py asyncio client for ``settings`` (no I/O yet)."""
+    # A dead peer that never answers must become an error, not a hang; blocking calls
+    # wait at most a few seconds, well under the read timeout. URL options win.
+    timeouts: dict[str, Any] = {"socket_timeout": 15.0, "socket_connect_timeout": 5.0}
     try:
         if settings.cluster:
-            return aioredis.RedisCluster.from_url(settings.driver_url)
-        return aioredis.Redis.from_url(settings.driver_url, health_check_interval=30)
+            return aioredis.RedisCluster.from_url(settings.driver_url, **timeouts)
+        return aioredis.Redis.from_url(settings.driver_url, health_check_interval=30, **timeouts)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             f"invalid Redis URL {redact(settings.url)!r}: {redact(str(exc))}"
