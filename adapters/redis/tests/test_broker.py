@@ -206,7 +206,7 @@ async def test_idle_worker_starts_a_pushed_job_within_milliseconds(
         await asyncio.sleep(0.3)  # let the worker go idle (blocked in its wake-up watcher)
         other = await _plain_lpush(raw, namespace)  # pushed by "another process"
         latency = await asyncio.wait_for(started, 5) - other
-    assert latency < 0.05, latency
+    assert latency < 0.25, latency  # gocraft polls idle queues every 5 s
 
 
 async def _plain_lpush(raw: Any, namespace: str) -> float:

@@ -35,6 +35,7 @@ from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys
 from jobplug_redis.pool import WorkerPool
 from jobplug_redis.reaper import Reaper
+from jobplug_redis.recovery import UntrackedJobs
 from jobplug_redis.requeuer import next_due, requeue_due
 from jobplug_redis.wake import wait_event
 
@@ -83,6 +84,7 @@ class Maintenance:
         self._last_outage = 0.0
         self._enqueue_periodic: Callable[..., Awaitable[int]] | None = None
         self.requeue_wake = asyncio.Event()
+        self.untracked = UntrackedJobs(pool)
 
     async def start(self) -> None:
         if self.periodic:
@@ -160,7 +162,7 @@ class Maintenance:
     async def observe(self) -> None:
         if self.pool.pending:
             await self.pool.retry_pending()
-        await self.pool.recover_untracked()
+        await self.untracked.recover()
         busy = self.pool.busy()
         pipe = self.client.pipeline(transaction=False)
         changed: dict[str, tuple[str, ...]] = {}

@@ -26,6 +26,7 @@ from jobplug_redis.connection import Client, driver_errors, make_client, parse_u
 from jobplug_redis.keys import Keys
 from jobplug_redis.pool import WorkerPool
 from jobplug_redis.reaper import Reaper
+from jobplug_redis.recovery import UntrackedJobs
 
 if TYPE_CHECKING:
     from jobplug.inspect import Inspector
@@ -223,7 +224,7 @@ class RedisBroker(Broker):
         await pool.release_outstanding()
         try:
             await pool.retry_pending()
-            await pool.put_back_untracked()
+            await UntrackedJobs(pool).put_back_all()
             with driver_errors(self.safe_url, "unsubscribe"):
                 for name in pool.types:
                     await self._reap_lock(

@@ -16,7 +16,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,13 @@ from jobplug_redis import codec, scripts
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys
 from jobplug_redis.priority import quotas, sample_order
+from jobplug_redis.unique import take_unique_markers
 from jobplug_redis.wake import Watcher, wait_event
 
 log = logging.getLogger("jobplug.redis")
 
-EMPTY, PAUSED, CAPPED = 0, 1, 2
+#: fetch script states (see scripts.FETCH); only "empty" queues get a wake-up watcher
+EMPTY = 0
 
 
 @dataclass(eq=False)
@@ -54,7 +56,6 @@ class Receipt:
     worker_id: str
     started_at: int
     args_null: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class WorkerPool:
@@ -79,8 +80,6 @@ class WorkerPool:
         self.pending: list[tuple[Callable[[], Awaitable[object]], list[bytes]]] = []
         #: raw jobs whose finish has not succeeded yet (in flight or pending)
         self._finishing: Counter[bytes] = Counter()
-        #: in-progress entries nobody held at the last check
-        self._unheld: set[tuple[JobType, bytes]] = set()
         self.wake = asyncio.Event()
         #: driver calls still running (see ``_call``)
         self._inflight: set[asyncio.Future[object]] = set()
@@ -88,7 +87,7 @@ class WorkerPool:
         self._poll = 0.02
         self._fetch = client.register_script(scripts.FETCH)
         self._finish = client.register_script(scripts.FINISH)
-        self._finish_to = client.register_script(scripts.FINISH_TO)
+        self._finish_to = self.finish_to = client.register_script(scripts.FINISH_TO)
         self.watchers = {
             name: Watcher(client, t.jobs, self.notify) for name, t in self.types.items()
         }
@@ -187,7 +186,7 @@ class WorkerPool:
         if bad:
             await self._bury_malformed(bad, now)
         if unique:
-            await self._take_unique(unique)
+            await take_unique_markers(self.client, self.keys.prefix, self.safe_url, unique)
         return deliveries, (states if deliveries or not bad else None)
 
     async def _bury_malformed(self, bad: list[tuple[JobType, bytes, str]], now: int) -> None:
@@ -203,33 +202,6 @@ class WorkerPool:
                     )
             except BrokerError as exc:
                 log.warning("could not bury a malformed job (%s); it stays in progress", exc)
-
-    async def _take_unique(self, deliveries: list[Delivery]) -> None:
-        """gocraft releases a unique marker when the job starts; a by-key marker holds the
-        latest job, which replaces the fetched one (our receipt keeps the fetched bytes)."""
-        pipe = self.client.pipeline(transaction=False)
-        for delivery in deliveries:
-            job = delivery.job
-            args = None if delivery.receipt.args_null else job.args
-            key = job.meta.get("unique_key") or codec.unique_key(
-                self.keys.prefix, job.handler, args
-            )
-            pipe.getdel(key)
-        try:
-            with driver_errors(self.safe_url, "unique release"):
-                values = await pipe.execute()
-        except BrokerError as exc:
-            log.warning("could not release unique markers: %s", exc)
-            return
-        for delivery, value in zip(deliveries, values, strict=True):
-            if value is None or value == b"1":
-                continue
-            try:
-                latest, _ = codec.decode_job(value)
-            except MalformedJobError:
-                continue
-            delivery.job.args = latest.args
-            self.outstanding[delivery.receipt] = delivery.job
 
     # -- finishing -------------------------------------------------------------------
     def _done(self, receipt: Receipt) -> None:
@@ -323,52 +295,11 @@ class WorkerPool:
             except BrokerError as exc:
                 log.warning("could not put a job back (%s); the reaper will", exc)
 
-    def _held(self) -> set[bytes]:
+    def held(self) -> set[bytes]:
+        """Raw jobs this pool is responsible for: handed out, or being finished."""
         held = {r.raw for r in self.outstanding}
         held.update(raw for raw, n in self._finishing.items() if n > 0)
         return held
-
-    async def _untracked(self) -> set[tuple[JobType, bytes]]:
-        held = self._held()
-        found: set[tuple[JobType, bytes]] = set()
-        pipe = self.client.pipeline(transaction=False)
-        types = list(self.types.values())
-        for jt in types:
-            pipe.lrange(jt.inprogress, 0, -1)
-        with driver_errors(self.safe_url, "in-progress check"):
-            lists = await pipe.execute()
-        for jt, raws in zip(types, lists, strict=True):
-            found.update((jt, raw) for raw in raws if raw not in held)
-        return found
-
-    async def _put_back(self, items: set[tuple[JobType, bytes]]) -> int:
-        moved = 0
-        for jt, raw in items:
-            with driver_errors(self.safe_url, "put back"):
-                moved += int(
-                    await self._finish_to(
-                        keys=[jt.inprogress, jt.lock, jt.lock_info, jt.jobs],
-                        args=[self.pool_id, raw, "r", 0, raw],
-                    )
-                )
-        return moved
-
-    async def put_back_untracked(self) -> int:
-        """Jobs in this pool's in-progress lists that nobody holds: back to the front of
-        their queue (shutdown: every fetch and finish is over)."""
-        return await self._put_back(await self._untracked())
-
-    async def recover_untracked(self) -> int:
-        """While running: put back jobs found unheld on two checks in a row (a fetch whose
-        reply was lost to a dropped connection, or whose caller was cancelled)."""
-        current = await self._untracked()
-        stale = current & self._unheld
-        self._unheld = current - stale
-        moved = await self._put_back(stale) if stale else 0
-        if moved:
-            log.warning("put back %d job(s) fetched by this pool but never delivered", moved)
-            self.notify()
-        return moved
 
     def busy(self) -> dict[str, tuple[Job, int]]:
         """worker id -> (job, started_at) for the observer hashes."""
