@@ -45,6 +45,8 @@ class Reaper:
     reap_lock: object
     #: pools without a live heartbeat, by when we first saw them so
     suspects: dict[str, float] = field(default_factory=dict)
+    #: job names seen for suspects (a scan runs rarely; remember what it found)
+    suspect_names: dict[str, set[str]] = field(default_factory=dict)
 
     async def run_once(self, scan: bool = False, now: float | None = None) -> int:
         """One pass; returns how many jobs went back to a queue or to dead."""
@@ -78,6 +80,8 @@ class Reaper:
         if scan:
             for pool, name in await self._scan_inprogress():
                 found.setdefault(pool, set()).add(name)
+        for pool, remembered in self.suspect_names.items():
+            found.setdefault(pool, set()).update(remembered)
         unlisted = sorted(p for p in found if p not in members and p not in live)
         if unlisted:
             pipe = self.client.pipeline(transaction=False)
@@ -91,6 +95,7 @@ class Reaper:
                 continue
             if pool not in dead:
                 self.suspects.setdefault(pool, stamp)
+                self.suspect_names.setdefault(pool, set()).update(pool_names)
             dead.setdefault(pool, set()).update(pool_names)
         moved = 0
         for pool, pool_names in dead.items():
@@ -99,9 +104,11 @@ class Reaper:
                 continue  # not long enough without a heartbeat: could be starting up
             moved += await self._reap_pool(pool, pool_names or set(self.own_names), stamp)
             self.suspects.pop(pool, None)
+            self.suspect_names.pop(pool, None)
         for pool in list(self.suspects):
             if pool in live:
                 del self.suspects[pool]
+                self.suspect_names.pop(pool, None)
         return moved
 
     async def _reap_pool(self, pool: str, names: set[str], stamp: float) -> int:
