@@ -1,5 +1,7 @@
 // A gocraft/work peer for the interoperability test (tests/test_gocraft_interop.py):
-//   peer NAMESPACE enqueue|work|client
+//
+//	peer NAMESPACE enqueue|work|client
+//
 // Build it against github.com/gocraft/work and point JOBPLUG_GOCRAFT_PEER at the binary.
 package main
 
