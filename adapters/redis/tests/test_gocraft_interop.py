@@ -3,7 +3,8 @@
 Set ``JOBPLUG_GOCRAFT_PEER`` to the binary (``go build`` in tools/gocraft_peer against
 github.com/gocraft/work); without it the test is skipped. It checks both directions: Go
 enqueues and jobplug runs (plain, unique, scheduled); jobplug enqueues and Go runs and
-buries; Go's client parses jobplug's heartbeats, observer hashes and queues.
+buries; Go's client parses jobplug's heartbeats, observer hashes and queues; each side's
+reaper recovers the job of the other side's SIGKILLed worker.
 """
 
 from __future__ import annotations
@@ -88,3 +89,75 @@ async def test_gocraft_and_jobplug_run_each_others_jobs(
 
 async def _observed(raw: Any, namespace: str) -> bool:
     return bool([k async for k in raw.scan_iter(match=f"{namespace}:worker:*")])
+
+
+@pytest.mark.skipif(not PEER, reason="JOBPLUG_GOCRAFT_PEER (a built gocraft/work peer) not set")
+async def test_jobplug_reaper_recovers_a_killed_go_pool(
+    redis_server: str, namespace: str, raw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from jobplug_redis import background
+
+    monkeypatch.setattr(background, "REAP_PERIOD", 0.5)
+    url = f"{redis_server}/0?namespace={namespace}"
+    producer = Worker(url=url)
+    job = Job("go_hang", {"n": 1})
+    await producer.perform(job)
+    await producer.broker.close()
+    proc = await asyncio.create_subprocess_exec(
+        PEER, namespace, "hang", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        started = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert started.decode().split() == ["STARTED", job.id]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    ran: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    rescuer = Worker(url=url)
+
+    @rescuer.handler("go_hang")
+    async def go_hang(args: dict[str, Any]) -> None:
+        ran.set_result("ok")
+
+    async with rescuer:
+        assert await asyncio.wait_for(ran, 30) == "ok"
+    assert await raw.get(f"{namespace}:jobs:go_hang:lock") == b"0"
+
+
+@pytest.mark.skipif(not PEER, reason="JOBPLUG_GOCRAFT_PEER (a built gocraft/work peer) not set")
+async def test_go_reaper_recovers_a_killed_jobplug_worker(
+    redis_server: str, namespace: str, raw: Any
+) -> None:
+    import signal
+    import sys
+    from pathlib import Path
+
+    url = f"{redis_server}/0?namespace={namespace}"
+    script = Path(__file__).with_name("worker_proc.py")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), url, "sleep", stdout=asyncio.subprocess.PIPE
+    )
+    job = Job("slow", {"n": 3})
+    try:
+        assert proc.stdout is not None
+        assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"READY"
+        producer = Worker(url=url)
+        await producer.perform(job)
+        await producer.broker.close()
+        assert (await asyncio.wait_for(proc.stdout.readline(), 10)).strip() == b"STARTED 3"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    go = await asyncio.create_subprocess_exec(
+        PEER, namespace, "rescue", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert go.stdout is not None
+        ran = await asyncio.wait_for(go.stdout.readline(), 40)  # Go reaps 10 s after start
+        assert ran.decode().split() == ["RAN", job.id, '{"n":3}']
+    finally:
+        go.send_signal(signal.SIGKILL)
+        await go.wait()

@@ -49,6 +49,26 @@ func main() {
 		wp.Start()
 		time.Sleep(4 * time.Second)
 		wp.Stop()
+	case "hang":
+		wp := work.NewWorkerPool(Ctx{}, 2, ns, pool)
+		wp.Job("go_hang", func(j *work.Job) error {
+			fmt.Printf("STARTED %s\n", j.ID)
+			os.Stdout.Sync()
+			time.Sleep(time.Hour)
+			return nil
+		})
+		wp.Start()
+		time.Sleep(time.Hour)
+	case "rescue":
+		wp := work.NewWorkerPool(Ctx{}, 2, ns, pool)
+		wp.Job("slow", func(j *work.Job) error {
+			b, _ := json.Marshal(j.Args)
+			fmt.Printf("RAN %s %s\n", j.ID, b)
+			os.Stdout.Sync()
+			return nil
+		})
+		wp.Start()
+		time.Sleep(time.Hour)
 	case "client":
 		c := work.NewClient(ns, pool)
 		hb, err := c.WorkerPoolHeartbeats()
