@@ -55,8 +55,10 @@ async def test_gocraft_and_jobplug_run_each_others_jobs(
     async def py_slow(args: dict[str, Any]) -> None:
         await gate.wait()
 
+    await peer(namespace, "enqueue")
+    # the same unique key bytes on both sides: Go's pending unique job blocks ours
+    assert not await worker.perform_unique(Job("py_unique", {"k": "v"}))
     async with worker:
-        await peer(namespace, "enqueue")
         await wait(lambda: asyncio.sleep(0, len(ran) == 7), timeout=10)
         await worker.perform(Job("py_slow", {"a": 1}))
         await wait(lambda: _observed(raw, namespace), timeout=5)
