@@ -223,3 +223,17 @@ def test_entry_points_registered() -> None:
     assert jobplug.Capability.PERIODIC in RedisBroker.capabilities
     with pytest.raises(jobplug.ConfigurationError):
         RedisBroker("redis://h/0?max_crashes=zero")
+
+
+def test_broker_usable_from_successive_event_loops(redis_url: str, namespace: str) -> None:
+    broker = RedisBroker(redis_url)
+    asyncio.run(broker.enqueue([Job("a")]))
+    asyncio.run(broker.enqueue([Job("a")]))  # a new loop: a new client, not a stale one
+    queues = asyncio.run(broker.inspector().queues())
+    assert [(q.handler, q.count) for q in queues] == [("a", 2)]
+    asyncio.run(broker.close())
+    import redis
+
+    client = redis.Redis.from_url(redis_url.split("?")[0])
+    client.delete(*client.keys(f"{namespace}:*"))
+    client.close()

@@ -10,6 +10,7 @@ reaper, periodic enqueuer).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ class RedisBroker(Broker):
         self.settings = parse_url(url)
         self.keys = Keys(self.settings.namespace)
         self._client: Client | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._known: dict[str, float] = {}
         self.pool: WorkerPool | None = None
         self.maintenance: Maintenance | None = None
@@ -69,8 +71,15 @@ class RedisBroker(Broker):
     @property
     def client(self) -> Client:
         """The redis-py asyncio client (created on first use; no I/O until a command)."""
-        if self._client is None:  # also after close(): a closed broker may be reused
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        # A client's connections belong to one event loop: a broker used from a new loop
+        # (successive asyncio.run calls in a script) gets a new client. Also after close().
+        if self._client is None or (loop is not None and loop is not self._client_loop):
             self._client = make_client(self.settings)
+            self._client_loop = loop
             self._scripts()
         return self._client
 
