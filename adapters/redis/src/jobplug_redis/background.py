@@ -114,7 +114,10 @@ class Maintenance:
                 await task
         self._tasks = []
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=5.0)
+            done, _ = await asyncio.wait(set(self._inflight), timeout=5.0)
+            for task in done:  # retrieve errors of calls whose caller was cancelled
+                if not task.cancelled():
+                    task.exception()
 
     async def _every(
         self, period: float, op: Callable[[], Awaitable[None]], what: str, first: bool = True
@@ -166,7 +169,7 @@ class Maintenance:
         busy = self.pool.busy()
         pipe = self.client.pipeline(transaction=False)
         changed: dict[str, tuple[str, ...]] = {}
-        for worker_id in self.pool.worker_ids + [w for w in busy if w not in self._observed]:
+        for worker_id in dict.fromkeys([*self.pool.worker_ids, *busy, *self._observed]):
             item = busy.get(worker_id)
             state = _observation(*item) if item else ()
             if self._observed.get(worker_id, ()) == state:

@@ -120,7 +120,10 @@ class WorkerPool:
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait (bounded) for driver calls whose caller was cancelled."""
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
+            done, _ = await asyncio.wait(set(self._inflight), timeout=timeout)
+            for task in done:  # retrieve errors of calls whose caller was cancelled
+                if not task.cancelled():
+                    task.exception()
 
     # -- fetching --------------------------------------------------------------------
     async def fetch(self, max_jobs: int, timeout: float) -> list[Delivery]:
