@@ -227,11 +227,20 @@ def test_entry_points_registered() -> None:
 
 def test_broker_usable_from_successive_event_loops(redis_url: str, namespace: str) -> None:
     broker = RedisBroker(redis_url)
-    asyncio.run(broker.enqueue([Job("a")]))
-    asyncio.run(broker.enqueue([Job("a")]))  # a new loop: a new client, not a stale one
-    queues = asyncio.run(broker.inspector().queues())
-    assert [(q.handler, q.count) for q in queues] == [("a", 2)]
-    asyncio.run(broker.close())
+
+    async def enqueue_then_close() -> None:
+        await broker.enqueue([Job("a")])
+        await broker.close()
+
+    asyncio.run(enqueue_then_close())
+    asyncio.run(enqueue_then_close())  # a new loop: a new client, not a stale one
+
+    async def queues() -> list[tuple[str, int]]:
+        found = await broker.inspector().queues()
+        await broker.close()
+        return [(q.handler, q.count) for q in found]
+
+    assert asyncio.run(queues()) == [("a", 2)]
     import redis
 
     client = redis.Redis.from_url(redis_url.split("?")[0])

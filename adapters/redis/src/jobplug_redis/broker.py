@@ -100,8 +100,8 @@ class RedisBroker(Broker):
             await self.unsubscribe()
         if self._client is not None:
             client, self._client = self._client, None
-            try:
-                await client.aclose()
+            try:  # aclose() since redis-py 5.0.1; close() before
+                await (getattr(client, "aclose", None) or client.close)()
             except Exception:  # closing a broken connection must not raise
                 pass
 
