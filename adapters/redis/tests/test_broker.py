@@ -8,8 +8,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import jobplug
 import pytest
+
+import jobplug
 from jobplug import ConsumerConfig, HandlerSpec, Job, Worker
 from jobplug_redis import RedisBroker
 from jobplug_redis.keys import Keys

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+
 from jobplug import BrokerConnectionError, Job, Worker
 from jobplug.errors import ConfigurationError
 from jobplug_redis import RedisBroker

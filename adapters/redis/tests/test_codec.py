@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+
 from jobplug import Job
 from jobplug.errors import MalformedJobError
 from jobplug_redis import codec

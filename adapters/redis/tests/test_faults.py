@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+
 from jobplug import BrokerConnectionError, Job, Worker
 from jobplug_redis import RedisBroker, background
 

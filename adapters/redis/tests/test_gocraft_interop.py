@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 import pytest
+
 from jobplug import Job, Worker
 
 PEER = os.environ.get("JOBPLUG_GOCRAFT_PEER", "")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+
 from jobplug import ConsumerConfig, HandlerSpec, Job
 from jobplug.errors import JobNotFoundError
 from jobplug.inspect import PAGE_SIZE

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobplug import ConsumerConfig, HandlerSpec, Job, Worker
 from jobplug_redis import RedisBroker, background, reaper
 from jobplug_redis.keys import Keys

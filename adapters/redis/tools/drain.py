@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
+
 from jobplug import Job, Worker
 
 

@@ -29,7 +29,6 @@ from typing import Any
 from jobplug.broker import PeriodicSpec
 from jobplug.errors import BrokerError, ConfigurationError
 from jobplug.job import Job
-
 from jobplug_redis import codec
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys

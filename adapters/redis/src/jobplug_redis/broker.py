@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, ClassVar
 from jobplug.broker import Broker, Capability, ConsumerConfig, Delivery
 from jobplug.errors import BrokerError, WorkerStateError
 from jobplug.job import Args, Job
-
 from jobplug_redis import codec, scripts
 from jobplug_redis.background import Maintenance
 from jobplug_redis.connection import Client, driver_errors, make_client, parse_url

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from jobplug.errors import JobNotFoundError, MalformedJobError
 from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
 from jobplug.job import Job
-
 from jobplug_redis import codec
 from jobplug_redis.connection import driver_errors
 

@@ -23,7 +23,6 @@ from typing import Any
 from jobplug.broker import ConsumerConfig, Delivery, HandlerSpec
 from jobplug.errors import BrokerError, MalformedJobError
 from jobplug.job import Job, new_job_id
-
 from jobplug_redis import codec, scripts
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys

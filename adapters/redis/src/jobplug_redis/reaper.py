@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from jobplug.errors import MalformedJobError
-
 from jobplug_redis import codec
 from jobplug_redis.connection import Client
 from jobplug_redis.keys import Keys

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 
 from jobplug.errors import MalformedJobError
 from jobplug.job import new_job_id
-
 from jobplug_redis import codec
 from jobplug_redis.connection import Client
 from jobplug_redis.keys import Keys

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from jobplug.broker import Delivery
 from jobplug.errors import BrokerError, MalformedJobError
-
 from jobplug_redis import codec
 from jobplug_redis.connection import Client, driver_errors
 
