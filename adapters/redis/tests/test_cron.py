@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from jobplug.errors import InvalidScheduleError
 from jobplug_redis.cron import CronSchedule
 

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import pytest
+from redis.asyncio import Redis
+
 from jobplug import PeriodicSpec
 from jobplug.errors import BrokerConnectionError, InvalidScheduleError
 from jobplug_redis.cron import CronSchedule
@@ -26,7 +28,6 @@ from jobplug_redis.periodic import (
     scheduled_key,
     should_enqueue,
 )
-from redis.asyncio import Redis
 
 # gocraft/work's own periodic_enqueuer_test: now = 1468359453, these three specs
 GO_NOW = 1468359453

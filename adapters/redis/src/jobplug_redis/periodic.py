@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from jobplug.broker import PeriodicSpec
-from jobplug.errors import BrokerConnectionError, BrokerError, InvalidScheduleError
 from redis import exceptions as redis_errors
 
+from jobplug.broker import PeriodicSpec
+from jobplug.errors import BrokerConnectionError, BrokerError, InvalidScheduleError
 from jobplug_redis.cron import CronSchedule
 
 if TYPE_CHECKING:
