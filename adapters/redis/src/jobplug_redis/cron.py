@@ -12,8 +12,8 @@ The day rule is robfig's: if the day-of-month or day-of-week field holds a ``*``
 So ``0 0 1 * MON`` fires on the 1st *and* on every Monday, ``0 0 * * MON`` only on Mondays.
 
 A ``TZ=Zone`` or ``CRON_TZ=Zone`` prefix evaluates the schedule in that IANA zone. Without
-one the schedule runs in UTC (gocraft uses the Go process's local zone: run Go peers with
-``TZ=UTC`` or prefix the spec, or their run times, and so periodic job ids, differ).
+one the schedule runs in UTC. gocraft uses the Go process's local zone: run Go peers with
+``TZ=UTC`` or write ``CRON_TZ=UTC`` in the spec, else run times (and periodic job ids) differ.
 
 Two deliberate departures, both where robfig would hang gocraft's enqueuer in a loop (its
 ``Next`` returns the zero time, which is always "before" the horizon): a field that selects
@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobplug.errors import InvalidScheduleError
@@ -306,14 +305,14 @@ def _next_spec(s: CronSchedule, after: datetime) -> datetime:
     added = False
     year_limit = t.year + _YEAR_LIMIT
     while t.year <= year_limit:
-        for step in _STEPS:
+        for attr, first, reset, advance in _STEPS:
             wrapped = False
-            while not step.matches(s, t):
+            while not _matches(s, t, attr):
                 if not added:
                     added = True
-                    t = step.reset(t, zone)
-                t = step.advance(t, zone)
-                if step.wrapped(t):
+                    t = reset(t, zone)
+                t = advance(t, zone)
+                if getattr(t, attr) == first:
                     wrapped = True
                     break
             if wrapped:
@@ -323,14 +322,19 @@ def _next_spec(s: CronSchedule, after: datetime) -> datetime:
     raise InvalidScheduleError(f"cron spec {s.spec!r} has no run time after {after}")
 
 
-class _Step(NamedTuple):
-    matches: Callable[[CronSchedule, datetime], bool]
-    reset: Callable[[datetime, tzinfo], datetime]  # truncate the fields below this one
-    advance: Callable[[datetime, tzinfo], datetime]
-    wrapped: Callable[[datetime], bool]
+def _matches(s: CronSchedule, t: datetime, attr: str) -> bool:
+    if attr == "day":
+        return _day_matches(s, t)
+    return bool(getattr(s, attr) >> getattr(t, attr) & 1)
 
 
-def _advance_day(t: datetime, zone: tzinfo) -> datetime:
+def _add_month(t: datetime, zone: tzinfo) -> datetime:
+    years, month0 = divmod(t.month, 12)  # (t.month - 1) + 1
+    day = date(t.year + years, month0 + 1, 1) + timedelta(days=t.day - 1)  # Go normalises
+    return _wall(zone, day.year, day.month, day.day, t.hour, t.minute, t.second)
+
+
+def _add_day(t: datetime, zone: tzinfo) -> datetime:
     day = t.date() + timedelta(days=1)
     t = _wall(zone, day.year, day.month, day.day, t.hour, t.minute, t.second)
     if t.hour != 0:  # midnight skipped or doubled by a DST change
@@ -338,43 +342,20 @@ def _advance_day(t: datetime, zone: tzinfo) -> datetime:
     return t
 
 
-def _add_months(t: datetime, zone: tzinfo) -> datetime:
-    years, month0 = divmod(t.month, 12)  # (t.month - 1) + 1
-    day = date(t.year + years, month0 + 1, 1) + timedelta(days=t.day - 1)  # Go normalises
-    return _wall(zone, day.year, day.month, day.day, t.hour, t.minute, t.second)
+_Move = Callable[[datetime, tzinfo], datetime]
 
 
-_STEPS = (
-    _Step(
-        lambda s, t: bool(s.month >> t.month & 1),
-        lambda t, z: _wall(z, t.year, t.month, 1),
-        _add_months,
-        lambda t: t.month == 1,
-    ),
-    _Step(
-        lambda s, t: _day_matches(s, t),
-        lambda t, z: _wall(z, t.year, t.month, t.day),
-        _advance_day,
-        lambda t: t.day == 1,
-    ),
-    _Step(
-        lambda s, t: bool(s.hour >> t.hour & 1),
-        lambda t, z: _wall(z, t.year, t.month, t.day, t.hour),
-        lambda t, z: _shift(t, z, timedelta(hours=1)),
-        lambda t: t.hour == 0,
-    ),
-    _Step(
-        lambda s, t: bool(s.minute >> t.minute & 1),
-        lambda t, z: t.replace(second=0),
-        lambda t, z: _shift(t, z, timedelta(minutes=1)),
-        lambda t: t.minute == 0,
-    ),
-    _Step(
-        lambda s, t: bool(s.second >> t.second & 1),
-        lambda t, z: t,
-        lambda t, z: _shift(t, z, timedelta(seconds=1)),
-        lambda t: t.second == 0,
-    ),
+def _by(delta: timedelta) -> _Move:
+    return lambda t, zone: _shift(t, zone, delta)
+
+
+#: (field, its first value, truncate the fields below it, step it forward)
+_STEPS: tuple[tuple[str, int, _Move, _Move], ...] = (
+    ("month", 1, lambda t, z: _wall(z, t.year, t.month, 1), _add_month),
+    ("day", 1, lambda t, z: _wall(z, t.year, t.month, t.day), _add_day),
+    ("hour", 0, lambda t, z: _wall(z, t.year, t.month, t.day, t.hour), _by(timedelta(hours=1))),
+    ("minute", 0, lambda t, z: t.replace(second=0), _by(timedelta(minutes=1))),
+    ("second", 0, lambda t, z: t, _by(timedelta(seconds=1))),
 )
 
 
