@@ -331,3 +331,130 @@ def test_next_agrees_with_a_brute_force_oracle() -> None:
             assert schedule.next(t) == expected, (spec, t)
             t = expected
         checked += 1
+
+
+# -- robfig/cron's own test vectors (spec_test.go: TestActivation, TestNext) ---------------
+
+
+def _go_time(text: str) -> tuple[datetime, str | None]:
+    """robfig's getTime: "Mon Jul 9 14:45 2012" (here: UTC) or ISO with an offset, optionally
+    prefixed "TZ=Zone " (the time's zone, which a zone-less spec then runs in)."""
+    zone = None
+    if text.startswith("TZ="):
+        zone, text = text[3:].split(" ", 1)
+    for fmt in ("%a %b %d %H:%M %Y", "%a %b %d %H:%M:%S %Y"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC), zone
+        except ValueError:
+            pass
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z"), zone
+
+
+ACTIVATION = [
+    ("Mon Jul 9 15:00 2012", "0/15 * * * *", True),
+    ("Mon Jul 9 15:45 2012", "0/15 * * * *", True),
+    ("Mon Jul 9 15:40 2012", "0/15 * * * *", False),
+    ("Mon Jul 9 15:05 2012", "5/15 * * * *", True),
+    ("Mon Jul 9 15:20 2012", "5/15 * * * *", True),
+    ("Mon Jul 9 15:50 2012", "5/15 * * * *", True),
+    ("Sun Jul 15 15:00 2012", "0/15 * * Jul *", True),
+    ("Sun Jul 15 15:00 2012", "0/15 * * Jun *", False),
+    ("Sun Jul 15 08:30 2012", "30 08 ? Jul Sun", True),
+    ("Sun Jul 15 08:30 2012", "30 08 15 Jul ?", True),
+    ("Mon Jul 16 08:30 2012", "30 08 ? Jul Sun", False),
+    ("Mon Jul 16 08:30 2012", "30 08 15 Jul ?", False),
+    ("Mon Jul 9 15:00 2012", "@hourly", True),
+    ("Mon Jul 9 15:04 2012", "@hourly", False),
+    ("Mon Jul 9 15:00 2012", "@daily", False),
+    ("Mon Jul 9 00:00 2012", "@daily", True),
+    ("Mon Jul 9 00:00 2012", "@weekly", False),
+    ("Sun Jul 8 00:00 2012", "@weekly", True),
+    ("Sun Jul 8 01:00 2012", "@weekly", False),
+    ("Sun Jul 8 00:00 2012", "@monthly", False),
+    ("Sun Jul 1 00:00 2012", "@monthly", True),
+    ("Sun Jul 15 00:00 2012", "* * 1,15 * Sun", True),
+    ("Fri Jun 15 00:00 2012", "* * 1,15 * Sun", True),
+    ("Wed Aug 1 00:00 2012", "* * 1,15 * Sun", True),
+    ("Sun Jul 15 00:00 2012", "* * */10 * Sun", True),
+    ("Sun Jul 15 00:00 2012", "* * * * Mon", False),
+    ("Mon Jul 9 00:00 2012", "* * 1,15 * *", False),
+    ("Sun Jul 15 00:00 2012", "* * 1,15 * *", True),
+    ("Sun Jul 15 00:00 2012", "* * */2 * Sun", True),
+]
+
+
+@pytest.mark.parametrize(("when", "spec", "fires"), ACTIVATION)
+def test_robfig_activation(when: str, spec: str, fires: bool) -> None:
+    t, _ = _go_time(when)
+    assert (CronSchedule.parse(spec).next(t - timedelta(seconds=1)) == t) is fires
+
+
+NY = "America/New_York"
+ROBFIG_NEXT = [
+    ("Mon Jul 9 14:45 2012", "0 0/15 * * * *", "Mon Jul 9 15:00 2012"),
+    ("Mon Jul 9 14:59 2012", "0 0/15 * * * *", "Mon Jul 9 15:00 2012"),
+    ("Mon Jul 9 14:59:59 2012", "0 0/15 * * * *", "Mon Jul 9 15:00 2012"),
+    ("Mon Jul 9 15:45 2012", "0 20-35/15 * * * *", "Mon Jul 9 16:20 2012"),
+    ("Mon Jul 9 23:46 2012", "0 */15 * * * *", "Tue Jul 10 00:00 2012"),
+    ("Mon Jul 9 23:45 2012", "0 20-35/15 * * * *", "Tue Jul 10 00:20 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 * * * *", "Tue Jul 10 00:20:15 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 1/2 * * *", "Tue Jul 10 01:20:15 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 10-12 * * *", "Tue Jul 10 10:20:15 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 1/2 */2 * *", "Thu Jul 11 01:20:15 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 * 9-20 * *", "Wed Jul 10 00:20:15 2012"),
+    ("Mon Jul 9 23:35:51 2012", "15/35 20-35/15 * 9-20 Jul *", "Wed Jul 10 00:20:15 2012"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 9 Apr-Oct ?", "Thu Aug 9 00:00 2012"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 */5 Apr,Aug,Oct Mon", "Tue Aug 1 00:00 2012"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 */5 Oct Mon", "Mon Oct 1 00:00 2012"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 * Feb Mon", "Mon Feb 4 00:00 2013"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 * Feb Mon/2", "Fri Feb 1 00:00 2013"),
+    ("Mon Dec 31 23:59:45 2012", "0 * * * * *", "Tue Jan 1 00:00:00 2013"),
+    ("Mon Jul 9 23:35 2012", "0 0 0 29 Feb ?", "Mon Feb 29 00:00 2016"),
+    ("2012-03-11T00:00:00-0500", f"TZ={NY} 0 30 2 11 Mar ?", "2013-03-11T02:30:00-0400"),
+    ("2012-03-11T00:00:00-0500", f"TZ={NY} 0 0 * * * ?", "2012-03-11T01:00:00-0500"),
+    ("2012-03-11T01:00:00-0500", f"TZ={NY} 0 0 * * * ?", "2012-03-11T03:00:00-0400"),
+    ("2012-03-11T03:00:00-0400", f"TZ={NY} 0 0 * * * ?", "2012-03-11T04:00:00-0400"),
+    ("2012-03-11T04:00:00-0400", f"TZ={NY} 0 0 * * * ?", "2012-03-11T05:00:00-0400"),
+    ("2012-03-11T00:00:00-0500", f"CRON_TZ={NY} 0 0 * * * ?", "2012-03-11T01:00:00-0500"),
+    ("2012-03-11T01:00:00-0500", f"CRON_TZ={NY} 0 0 * * * ?", "2012-03-11T03:00:00-0400"),
+    ("2012-03-11T03:00:00-0400", f"CRON_TZ={NY} 0 0 * * * ?", "2012-03-11T04:00:00-0400"),
+    ("2012-03-11T04:00:00-0400", f"CRON_TZ={NY} 0 0 * * * ?", "2012-03-11T05:00:00-0400"),
+    ("2012-03-11T00:00:00-0500", f"TZ={NY} 0 0 1 * * ?", "2012-03-11T01:00:00-0500"),
+    ("2012-03-11T01:00:00-0500", f"TZ={NY} 0 0 1 * * ?", "2012-03-12T01:00:00-0400"),
+    ("2012-03-11T00:00:00-0500", f"TZ={NY} 0 0 2 * * ?", "2012-03-12T02:00:00-0400"),
+    ("2012-11-04T00:00:00-0400", f"TZ={NY} 0 30 2 04 Nov ?", "2012-11-04T02:30:00-0500"),
+    ("2012-11-04T01:45:00-0400", f"TZ={NY} 0 30 1 04 Nov ?", "2012-11-04T01:30:00-0500"),
+    ("2012-11-04T00:00:00-0400", f"TZ={NY} 0 0 * * * ?", "2012-11-04T01:00:00-0400"),
+    ("2012-11-04T01:00:00-0400", f"TZ={NY} 0 0 * * * ?", "2012-11-04T01:00:00-0500"),
+    ("2012-11-04T01:00:00-0500", f"TZ={NY} 0 0 * * * ?", "2012-11-04T02:00:00-0500"),
+    ("2012-11-04T00:00:00-0400", f"TZ={NY} 0 0 1 * * ?", "2012-11-04T01:00:00-0400"),
+    ("2012-11-04T01:00:00-0400", f"TZ={NY} 0 0 1 * * ?", "2012-11-04T01:00:00-0500"),
+    ("2012-11-04T01:00:00-0500", f"TZ={NY} 0 0 1 * * ?", "2012-11-05T01:00:00-0500"),
+    ("2012-11-04T00:00:00-0400", f"TZ={NY} 0 0 2 * * ?", "2012-11-04T02:00:00-0500"),
+    ("2012-11-04T02:00:00-0500", f"TZ={NY} 0 0 2 * * ?", "2012-11-05T02:00:00-0500"),
+    ("2012-11-04T00:00:00-0400", f"TZ={NY} 0 0 3 * * ?", "2012-11-04T03:00:00-0500"),
+    ("2012-11-04T03:00:00-0500", f"TZ={NY} 0 0 3 * * ?", "2012-11-05T03:00:00-0500"),
+    # robfig runs a zone-less spec in the zone of the time given; here that needs TZ=
+    (f"TZ={NY} 2012-11-04T01:00:00-0400", "0 0 * * * ?", "2012-11-04T01:00:00-0500"),
+    (f"TZ={NY} 2012-11-04T01:00:00-0400", "0 0 1 * * ?", "2012-11-04T01:00:00-0500"),
+    (f"TZ={NY} 2012-11-04T00:00:00-0400", "0 0 2 * * ?", "2012-11-04T02:00:00-0500"),
+    (f"TZ={NY} 2012-11-04T00:00:00-0400", "0 0 3 3 * ?", "2012-12-03T03:00:00-0500"),
+    # midnight does not exist on some DST days in Sao Paulo (robfig #157)
+    ("2018-10-17T05:00:00-0400", "TZ=America/Sao_Paulo 0 0 9 10 * ?", "2018-11-10T06:00:00-0500"),
+    ("2018-02-14T05:00:00-0500", "TZ=America/Sao_Paulo 0 0 9 22 * ?", "2018-02-22T07:00:00-0500"),
+]
+
+
+@pytest.mark.parametrize(("when", "spec", "expected"), ROBFIG_NEXT)
+def test_robfig_next(when: str, spec: str, expected: str) -> None:
+    t, zone = _go_time(when)
+    if zone is not None:
+        spec = f"TZ={zone} {spec}"
+    assert CronSchedule.parse(spec).next(t) == _go_time(expected)[0]
+
+
+@pytest.mark.parametrize("spec", ["0 0 0 30 Feb ?", "0 0 0 31 Apr ?"])
+def test_robfig_unsatisfiable_specs_are_rejected(spec: str) -> None:
+    # robfig's Next returns the zero time for these, which would loop gocraft's enqueuer
+    with pytest.raises(InvalidScheduleError, match="never occurs"):
+        CronSchedule.parse(spec)
