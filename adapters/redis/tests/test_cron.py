@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -458,3 +459,42 @@ def test_robfig_unsatisfiable_specs_are_rejected(spec: str) -> None:
     # robfig's Next returns the zero time for these, which would loop gocraft's enqueuer
     with pytest.raises(InvalidScheduleError, match="never occurs"):
         CronSchedule.parse(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "after", "expected"),
+    [
+        ("CRON_TZ=UTC  0 5 * * * *", at(2024, 1, 1), at(2024, 1, 1, 0, 5)),  # two spaces
+        ("TZ=UTC  @midnight", at(2024, 1, 1, 1), at(2024, 1, 2)),
+        ("TZ=Asia/Tokyo @midnight", at(2024, 1, 1, 1), at(2024, 1, 1, 15)),
+        ("5 5 * * * *", at(2024, 1, 1), at(2024, 1, 1, 0, 5, 5)),
+    ],
+)
+def test_robfig_parse_schedule_forms(spec: str, after: datetime, expected: datetime) -> None:
+    assert CronSchedule.parse(spec).next(after) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("5--5", "too many hyphens"),
+        ("jan-x", "failed to parse int from"),
+        ("*/-12", "negative number"),
+        ("*//2", "too many slashes"),
+        ("5-3", "beyond end of range"),
+        ("*/0", "should be a positive number"),
+    ],
+)
+def test_robfig_range_errors(field: str, message: str) -> None:
+    with pytest.raises(InvalidScheduleError, match=re.escape(message)):
+        CronSchedule.parse(f"{field} * * * *")
+
+
+def test_robfig_parse_errors() -> None:
+    for spec, message in [
+        ("* 5 j * * *", "failed to parse int from"),
+        ("@every Xm", "failed to parse duration"),
+        ("@unrecognized", "unrecognized descriptor"),
+    ]:
+        with pytest.raises(InvalidScheduleError, match=re.escape(message)):
+            CronSchedule.parse(spec)

@@ -246,7 +246,10 @@ def _int(text: str) -> int:
 
 def _every(text: str) -> timedelta:
     """robfig's ``Every``: a Go duration, truncated to whole seconds, at least one second."""
-    nanos = _go_duration(text)
+    try:
+        nanos = _go_duration(text)
+    except InvalidScheduleError as exc:
+        raise InvalidScheduleError(f"failed to parse duration @every {text}: {exc}") from None
     seconds = max(1, nanos // 1_000_000_000) if nanos > 0 else 1
     return timedelta(seconds=seconds)
 
