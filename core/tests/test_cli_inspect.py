@@ -19,9 +19,18 @@ from jobplug.broker import Broker
 from jobplug.cli import cli
 from jobplug.cli import inspect as inspect_cli
 from jobplug.errors import BrokerConnectionError
+from jobplug.inspect import BusyWorker, PoolInfo
 from jobplug_memory import MemoryBroker
+from jobplug_memory.inspector import MemoryInspector
 
 NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """Times in the tables are relative to the real clock: take NOW when each test starts."""
+    global NOW
+    NOW = datetime.now(timezone.utc)
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -143,6 +152,42 @@ def test_empty_sets_say_so(url: str) -> None:
         result = run("inspect", what, "--url", url)
         assert result.exit_code == 0 and message in result.output, (what, result.output)
         assert run("inspect", what, "--url", url, "--json").exit_code == 0
+
+
+def test_pools_and_busy_tables(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = shared(url)
+    started = NOW - timedelta(hours=2, minutes=5)
+    job = Job("resize", {"w": 640}, id="f" * 24)
+
+    class Fleet(MemoryInspector):  # the memory broker has one process: show a fleet
+        async def pools(self) -> list[PoolInfo]:
+            return [
+                PoolInfo(
+                    "p" * 24,
+                    "web-1",
+                    4242,
+                    started,
+                    NOW - timedelta(seconds=3),
+                    16,
+                    ("report", "resize"),
+                    ("w1", "w2"),
+                ),
+            ]
+
+        async def busy(self) -> list[BusyWorker]:
+            return [BusyWorker("w1", "p" * 24, job, NOW - timedelta(seconds=75))]
+
+    monkeypatch.setattr(broker, "inspector", lambda: Fleet(broker))
+    pools = run("inspect", "pools", "--url", url)
+    line = row(pools.output, "web-1")
+    assert re.search(r"│\s+4242 │\s+16 │ report, resize │\s+2h 5m ago │\s+3s ago │", line), line
+    (pool,) = json.loads(run("inspect", "pools", "--url", url, "--json").output)
+    assert pool["handlers"] == ["report", "resize"] and pool["worker_ids"] == ["w1", "w2"]
+    assert pool["started_at"] == int(started.timestamp())
+    busy = run("inspect", "busy", "--url", url)
+    assert re.search(r"│ w1 .* resize .* \{\"w\": 640\} │\s+1m 1\ds ago │", row(busy.output, "w1"))
+    (worker,) = json.loads(run("inspect", "busy", "--url", url, "--json").output)
+    assert worker["job"]["id"] == "f" * 24 and worker["job"]["args"] == {"w": 640}
 
 
 # -- control -------------------------------------------------------------------------------
@@ -350,6 +395,39 @@ def test_redis_scheduled_and_retry_pages(redis_url: str, namespace: str) -> None
     assert "(in 3h)" in row(scheduled.output, "report") and "3 jobs" in scheduled.output
     (retry,) = json.loads(run("inspect", "retry", "--url", redis_url, "--json").output)["jobs"]
     assert (retry["retry_at"], retry["err"], retry["fails"]) == (at, "x", 1)
+
+
+def test_redis_pools_and_busy_from_gocraft_heartbeats(redis_url: str, namespace: str) -> None:
+    r, ns, now = _redis(redis_url), f"{namespace}:", int(NOW.timestamp())
+    pool_id = "e" * 24
+    r.sadd(f"{ns}worker_pools", pool_id)
+    heartbeat = {
+        "heartbeat_at": now - 2,
+        "started_at": now - 7500,
+        "job_names": "report,resize",
+        "concurrency": 10,
+        "worker_ids": "aaa,bbb",
+        "host": "go-host",
+        "pid": 4242,
+    }
+    r.hset(f"{ns}worker_pools:{pool_id}", mapping=heartbeat)
+    observation = {"job_name": "resize", "job_id": "d" * 24, "started_at": now - 75}
+    r.hset(f"{ns}worker:aaa", mapping={**observation, "args": '{"w":640}'})
+    (pool,) = json.loads(run("inspect", "pools", "--url", redis_url, "--json").output)
+    assert (pool["pool_id"], pool["host"], pool["pid"], pool["concurrency"]) == (
+        pool_id,
+        "go-host",
+        4242,
+        10,
+    )
+    assert pool["handlers"] == ["report", "resize"] and pool["heartbeat_at"] == now - 2
+    table = run("inspect", "pools", "--url", redis_url).output
+    assert re.search(r"│\s+4242 │\s+10 │ report, resize │\s+2h 5m ago │", row(table, "go-host"))
+    (busy,) = json.loads(run("inspect", "busy", "--url", redis_url, "--json").output)
+    assert (busy["worker_id"], busy["pool_id"], busy["started_at"]) == ("aaa", pool_id, now - 75)
+    assert busy["job"]["name"] == "resize" and busy["job"]["args"] == {"w": 640}
+    since = row(run("inspect", "busy", "--url", redis_url).output, "aaa")
+    assert re.search(r"│ \{\"w\": 640\} │\s+1m 1\ds ago │", since), since  # allow slow runs
 
 
 def test_redis_unreachable_is_one_redacted_line() -> None:
