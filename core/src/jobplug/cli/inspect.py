@@ -11,19 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from jobplug.broker import Broker
+from jobplug.cli import render
 from jobplug.cli.common import clean_errors, parse_duration
 from jobplug.errors import BrokerConnectionError, InvalidScheduleError
-from jobplug.inspect import BusyWorker, Inspector, Page, PoolInfo, QueueInfo
+from jobplug.inspect import Inspector, Page
 from jobplug.registry import broker_from_url, resolve_url
 from jobplug.urls import redact
 
@@ -101,13 +99,13 @@ def queues(url: str | None, as_json: bool, timeout: str) -> None:
     """Queues with their ready-job counts and latency."""
     rows = _with_inspector(url, timeout, lambda i: i.queues())
     if as_json:
-        _print_json([_queue_json(q) for q in rows])
+        render.print_json([render.queue_json(q) for q in rows])
         return
-    table = _table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
+    table = render.new_table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
     for q in rows:
-        latency = _span(q.latency) if q.count else "-"
+        latency = render.span(q.latency) if q.count else "-"
         table.add_row(q.handler, str(q.count), latency, "paused" if q.paused else "")
-    _print_table(table, rows, "no queues")
+    render.print_table(table, rows, "no queues")
 
 
 @inspect.command()
@@ -118,10 +116,10 @@ def pools(url: str | None, as_json: bool, timeout: str) -> None:
     """Live worker pools (processes) and their heartbeats."""
     rows = _with_inspector(url, timeout, lambda i: i.pools())
     if as_json:
-        _print_json([_pool_json(p) for p in rows])
+        render.print_json([render.pool_json(p) for p in rows])
         return
-    now = _now()
-    table = _table(
+    now = render.utc_now()
+    table = render.new_table(
         "Worker pools",
         "Pool",
         "Host",
@@ -138,10 +136,10 @@ def pools(url: str | None, as_json: bool, timeout: str) -> None:
             str(p.pid),
             str(p.concurrency),
             ", ".join(p.handlers),
-            _relative(p.started_at, now),
-            _relative(p.heartbeat_at, now),
+            render.relative(p.started_at, now),
+            render.relative(p.heartbeat_at, now),
         )
-    _print_table(table, rows, "no worker pools")
+    render.print_table(table, rows, "no worker pools")
 
 
 @inspect.command()
@@ -152,20 +150,22 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
     """Workers running a job right now."""
     rows = _with_inspector(url, timeout, lambda i: i.busy())
     if as_json:
-        _print_json([_busy_json(b) for b in rows])
+        render.print_json([render.busy_json(b) for b in rows])
         return
-    now = _now()
-    table = _table("Busy workers", "Worker", "Pool", "Handler", "Job", "Args", ("Since", "right"))
+    now = render.utc_now()
+    table = render.new_table(
+        "Busy workers", "Worker", "Pool", "Handler", "Job", "Args", ("Since", "right")
+    )
     for b in rows:
         table.add_row(
             b.worker_id,
             b.pool_id,
             b.job.handler,
             b.job.id,
-            _short(json.dumps(b.job.args)),
-            _relative(b.started_at, now),
+            render.short(json.dumps(b.job.args)),
+            render.relative(b.started_at, now),
         )
-    _print_table(table, rows, "no busy workers")
+    render.print_table(table, rows, "no busy workers")
 
 
 def _page_command(
@@ -179,9 +179,9 @@ def _page_command(
     def command(page: int, url: str | None, as_json: bool, timeout: str) -> None:
         result: Page = _with_inspector(url, timeout, lambda i: getattr(i, method)(page))
         if as_json:
-            _print_json(_page_json(result, at_key))
+            render.print_json(render.page_json(result, at_key))
             return
-        _print_page(result, title, at_label)
+        render.print_page(result, title, at_label)
 
 
 _page_command(
@@ -254,120 +254,6 @@ def unpause(handler: str, url: str | None, timeout: str) -> None:
     """Let workers take HANDLER's jobs again."""
     _with_inspector(url, timeout, lambda i: i.unpause(handler))
     click.echo(f"unpaused {handler}")
-
-
-# -- formatting ----------------------------------------------------------------------------
-
-
-def _print_page(page: Page, title: str, at_label: str) -> None:
-    now = _now()
-    table = _table(title, at_label, "Handler", "Job", ("Fails", "right"), "Error", "Args")
-    for record in page.items:
-        job = record.job
-        table.add_row(
-            f"{_clock(record.at)} ({_relative(record.at, now)})",
-            job.handler,
-            job.id,
-            str(job.fails) if job.fails else "",
-            _short(job.last_error or ""),
-            _short(json.dumps(job.args)),
-        )
-    pages = max(1, math.ceil(page.total / page.page_size))
-    table.caption = (
-        f"page {page.page} of {pages} ({page.total} job{'' if page.total == 1 else 's'})"
-    )
-    if not page.total:
-        click.echo(f"no {title[0].lower()}{title[1:]}")
-    elif not page.items:
-        click.echo(f"page {page.page} is empty: {page.total} jobs fill {pages} page(s)")
-    else:
-        Console().print(table)
-
-
-def _table(title: str, *columns: str | tuple[str, str]) -> Table:
-    table = Table(title=title)
-    for column in columns:
-        name, justify = column if isinstance(column, tuple) else (column, "left")
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    return table
-
-
-def _print_table(table: Table, rows: Sequence[object], empty: str) -> None:
-    if rows:
-        Console().print(table)
-    else:
-        click.echo(empty)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _queue_json(q: QueueInfo) -> dict[str, Any]:
-    return {"handler": q.handler, "count": q.count, "latency": q.latency, "paused": q.paused}
-
-
-def _pool_json(p: PoolInfo) -> dict[str, Any]:
-    return {
-        "pool_id": p.pool_id,
-        "host": p.host,
-        "pid": p.pid,
-        "started_at": _epoch(p.started_at),
-        "heartbeat_at": _epoch(p.heartbeat_at),
-        "concurrency": p.concurrency,
-        "handlers": list(p.handlers),
-        "worker_ids": list(p.worker_ids),
-    }
-
-
-def _busy_json(b: BusyWorker) -> dict[str, Any]:
-    return {
-        "worker_id": b.worker_id,
-        "pool_id": b.pool_id,
-        "started_at": _epoch(b.started_at),
-        "job": b.job.to_dict(),
-    }
-
-
-def _page_json(page: Page, at_key: str) -> dict[str, Any]:
-    # each job as gocraft's client shows it: the score first, then the job's own fields
-    jobs = [{at_key: _epoch(r.at), **r.job.to_dict()} for r in page.items]
-    return {"page": page.page, "page_size": page.page_size, "total": page.total, "jobs": jobs}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _epoch(when: datetime) -> int:
-    return math.floor(when.timestamp())
-
-
-def _clock(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _span(seconds: float) -> str:
-    """``45s``, ``3m 20s``, ``2h 5m``, ``3d 4h``."""
-    s = int(seconds)
-    for unit, size, sub, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60)):
-        if s >= size:
-            rest = (s % size) // sub_size
-            return f"{s // size}{unit} {rest}{sub}" if rest else f"{s // size}{unit}"
-    if s >= 60:
-        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
-    return f"{s}s"
-
-
-def _relative(when: datetime, now: datetime) -> str:
-    delta = (now - when).total_seconds()
-    if abs(delta) < 1:
-        return "now"
-    return f"{_span(abs(delta))} ago" if delta > 0 else f"in {_span(-delta)}"
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _parse_time(text: str) -> datetime:

@@ -1,0 +1,127 @@
+"""Output of the inspection commands: rich tables, JSON forms, and short time texts
+(``3m 20s ago``, ``in 2h``) for queues, pools, busy workers and job pages."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jobplug.inspect import BusyWorker, Page, PoolInfo, QueueInfo
+
+
+def print_page(page: Page, title: str, at_label: str) -> None:
+    now = utc_now()
+    table = new_table(title, at_label, "Handler", "Job", ("Fails", "right"), "Error", "Args")
+    for record in page.items:
+        job = record.job
+        table.add_row(
+            f"{clock(record.at)} ({relative(record.at, now)})",
+            job.handler,
+            job.id,
+            str(job.fails) if job.fails else "",
+            short(job.last_error or ""),
+            short(json.dumps(job.args)),
+        )
+    pages = max(1, math.ceil(page.total / page.page_size))
+    table.caption = (
+        f"page {page.page} of {pages} ({page.total} job{'' if page.total == 1 else 's'})"
+    )
+    if not page.total:
+        click.echo(f"no {title[0].lower()}{title[1:]}")
+    elif not page.items:
+        click.echo(f"page {page.page} is empty: {page.total} jobs fill {pages} page(s)")
+    else:
+        Console().print(table)
+
+
+def new_table(title: str, *columns: str | tuple[str, str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        name, justify = column if isinstance(column, tuple) else (column, "left")
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def print_table(table: Table, rows: Sequence[object], empty: str) -> None:
+    if rows:
+        Console().print(table)
+    else:
+        click.echo(empty)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def queue_json(q: QueueInfo) -> dict[str, Any]:
+    return {"handler": q.handler, "count": q.count, "latency": q.latency, "paused": q.paused}
+
+
+def pool_json(p: PoolInfo) -> dict[str, Any]:
+    return {
+        "pool_id": p.pool_id,
+        "host": p.host,
+        "pid": p.pid,
+        "started_at": epoch(p.started_at),
+        "heartbeat_at": epoch(p.heartbeat_at),
+        "concurrency": p.concurrency,
+        "handlers": list(p.handlers),
+        "worker_ids": list(p.worker_ids),
+    }
+
+
+def busy_json(b: BusyWorker) -> dict[str, Any]:
+    return {
+        "worker_id": b.worker_id,
+        "pool_id": b.pool_id,
+        "started_at": epoch(b.started_at),
+        "job": b.job.to_dict(),
+    }
+
+
+def page_json(page: Page, at_key: str) -> dict[str, Any]:
+    # each job as gocraft's client shows it: the score first, then the job's own fields
+    jobs = [{at_key: epoch(r.at), **r.job.to_dict()} for r in page.items]
+    return {"page": page.page, "page_size": page.page_size, "total": page.total, "jobs": jobs}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def epoch(when: datetime) -> int:
+    return math.floor(when.timestamp())
+
+
+def clock(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def span(seconds: float) -> str:
+    """``45s``, ``3m 20s``, ``2h 5m``, ``3d 4h``."""
+    s = int(seconds)
+    for unit, size, sub, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60)):
+        if s >= size:
+            rest = (s % size) // sub_size
+            return f"{s // size}{unit} {rest}{sub}" if rest else f"{s // size}{unit}"
+    if s >= 60:
+        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
+    return f"{s}s"
+
+
+def relative(when: datetime, now: datetime) -> str:
+    delta = (now - when).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    return f"{span(abs(delta))} ago" if delta > 0 else f"in {span(-delta)}"
+
+
+def short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
