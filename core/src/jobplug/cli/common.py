@@ -8,11 +8,12 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
-from jobplug.errors import JobplugError
+from jobplug.errors import InvalidScheduleError, JobplugError
 from jobplug.urls import redact
 
 T = TypeVar("T")
@@ -36,6 +37,18 @@ def parse_duration(text: str) -> float:
     if match is None:
         raise click.BadParameter(f"{text!r} is not a duration like 30s, 250ms, 5m, 2h, 1d")
     return float(match["n"]) * _UNITS[match["unit"]]
+
+
+def parse_iso_time(text: str, option: str, expected: str = "an ISO 8601 time") -> datetime:
+    """An aware datetime from ``text`` (ISO 8601, ``Z`` allowed); ``InvalidScheduleError``
+    naming ``option`` if it is not one (``expected`` says what would be) or has no offset."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidScheduleError(f"{option} {text!r} is not {expected}") from None
+    if when.tzinfo is None:
+        raise InvalidScheduleError(f"{option} {text!r} has no UTC offset (add Z or +02:00)")
+    return when
 
 
 def import_object(target: str) -> Any:

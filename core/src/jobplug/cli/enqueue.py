@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 
-from jobplug.cli.common import clean_errors, parse_duration, run_async
-from jobplug.errors import InvalidScheduleError
+from jobplug.cli.common import clean_errors, parse_duration, parse_iso_time, run_async
 from jobplug.job import Job
 from jobplug.worker import Worker
 
@@ -32,7 +30,7 @@ def enqueue(
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
     seconds = parse_duration(delay) if delay else None
     with clean_errors():
-        when = _parse_at(at) if at else None
+        when = parse_iso_time(at, "--at") if at else None
         job = Job(handler, args, queue=queue)
         worker = Worker(url=url, load_plugins=True)
 
@@ -55,13 +53,3 @@ def enqueue(
                 err=True,
             )
     click.echo(job.id)
-
-
-def _parse_at(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidScheduleError(f"--at {text!r} is not an ISO 8601 time") from None
-    if when.tzinfo is None:
-        raise InvalidScheduleError(f"--at {text!r} has no UTC offset (add Z or +02:00)")
-    return when

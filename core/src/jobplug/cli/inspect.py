@@ -19,8 +19,8 @@ import click
 
 from jobplug.broker import Broker
 from jobplug.cli import render
-from jobplug.cli.common import clean_errors, parse_duration
-from jobplug.errors import BrokerConnectionError, InvalidScheduleError
+from jobplug.cli.common import clean_errors, parse_duration, parse_iso_time
+from jobplug.errors import BrokerConnectionError
 from jobplug.inspect import Inspector, Page
 from jobplug.registry import broker_from_url, resolve_url
 from jobplug.urls import redact
@@ -259,10 +259,4 @@ def unpause(handler: str, url: str | None, timeout: str) -> None:
 def _parse_time(text: str) -> datetime:
     with contextlib.suppress(ValueError):
         return datetime.fromtimestamp(float(text), timezone.utc)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidScheduleError(f"--at {text!r} is neither epoch seconds nor ISO 8601") from None
-    if when.tzinfo is None:
-        raise InvalidScheduleError(f"--at {text!r} has no UTC offset (add Z or +02:00)")
-    return when
+    return parse_iso_time(text, "--at", "epoch seconds or ISO 8601")
