@@ -51,7 +51,8 @@ async def test_stop_lets_running_jobs_finish_within_the_grace_period(worker: Wor
     assert memory(worker).pending(include_scheduled=True) == 0
 
 
-async def test_jobs_still_running_after_the_grace_period_are_put_back(worker: Worker) -> None:
+async def run_a_stuck_job(worker: Worker, args: dict[str, Any]) -> None:
+    """Start ``worker`` with a handler "stuck" that never ends; return once its job runs."""
     started = asyncio.Event()
 
     async def stuck(args: dict[str, Any]) -> None:
@@ -60,8 +61,12 @@ async def test_jobs_still_running_after_the_grace_period_are_put_back(worker: Wo
 
     worker.register("stuck", stuck)
     await worker.start()
-    await worker.perform(Job("stuck", {"n": 1}))
+    await worker.perform(Job("stuck", args))
     await asyncio.wait_for(started.wait(), 2)
+
+
+async def test_jobs_still_running_after_the_grace_period_are_put_back(worker: Worker) -> None:
+    await run_a_stuck_job(worker, {"n": 1})
     t0 = time.monotonic()
     await worker.stop(grace=0.1)
     assert time.monotonic() - t0 < 2
@@ -71,16 +76,7 @@ async def test_jobs_still_running_after_the_grace_period_are_put_back(worker: Wo
 
 
 async def test_force_stop_puts_running_jobs_back_at_once(worker: Worker) -> None:
-    started = asyncio.Event()
-
-    async def stuck(args: dict[str, Any]) -> None:
-        started.set()
-        await asyncio.sleep(60)
-
-    worker.register("stuck", stuck)
-    await worker.start()
-    await worker.perform(Job("stuck"))
-    await asyncio.wait_for(started.wait(), 2)
+    await run_a_stuck_job(worker, {})
     stopping = asyncio.create_task(worker.stop(grace=30))
     await asyncio.sleep(0)
     worker.force_stop()
