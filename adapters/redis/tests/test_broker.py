@@ -9,15 +9,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from redis_test_helpers import config
 
 import jobplug
-from jobplug import ConsumerConfig, HandlerSpec, Job, Worker
+from jobplug import Job, Worker
 from jobplug_redis import RedisBroker
 from jobplug_redis.keys import Keys
-
-
-def config(*names: str, concurrency: int = 10, **opts: Any) -> ConsumerConfig:
-    return ConsumerConfig({n: HandlerSpec(n, **opts) for n in names}, concurrency)
 
 
 async def test_enqueue_writes_gocraft_bytes(redis_url: str, raw: Any, namespace: str) -> None:

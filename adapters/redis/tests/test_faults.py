@@ -7,21 +7,14 @@ import time
 from typing import Any
 
 import pytest
+from redis_test_servers import free_port
 
 from jobplug import BrokerConnectionError, Job, Worker
 from jobplug_redis import RedisBroker, background
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_unreachable_redis_is_a_jobplug_error_without_password() -> None:
-    url = f"redis://admin:s3cret-pw@127.0.0.1:{_free_port()}/0?namespace=x"
+    url = f"redis://admin:s3cret-pw@127.0.0.1:{free_port()}/0?namespace=x"
     worker = Worker(url=url)
     with pytest.raises(BrokerConnectionError) as info:
         await worker.perform(Job("a"))

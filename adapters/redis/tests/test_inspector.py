@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from redis_test_helpers import config
 
-from jobplug import ConsumerConfig, HandlerSpec, Job
+from jobplug import Job
 from jobplug.errors import JobNotFoundError
 from jobplug.inspect import PAGE_SIZE
 from jobplug_redis import RedisBroker
@@ -26,7 +27,7 @@ async def test_queues_pools_and_paging(redis_url: str, raw: Any, namespace: str)
     old.enqueued_at = datetime.fromtimestamp(time.time() - 30, timezone.utc)
     await broker.enqueue([old, Job("a"), Job("b")])
     await broker.pause("b")
-    await broker.subscribe(ConsumerConfig({"c": HandlerSpec("c")}, 4))
+    await broker.subscribe(config("c", concurrency=4))
     inspector = broker.inspector()
     queues = {q.handler: q for q in await inspector.queues()}
     assert set(queues) == {"a", "b", "c"}
@@ -105,7 +106,7 @@ async def test_delete_scheduled_frees_unique_and_delete_retry(
 
 async def test_busy_workers_from_observer_hashes(redis_url: str, raw: Any, namespace: str) -> None:
     broker = RedisBroker(redis_url)
-    await broker.subscribe(ConsumerConfig({"c": HandlerSpec("c")}, 2))
+    await broker.subscribe(config("c", concurrency=2))
     assert broker.pool is not None
     wid = broker.pool.worker_ids[0]
     await raw.hset(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 from redis.asyncio import Redis
+from redis_test_servers import free_port
 
 from jobplug import PeriodicSpec
 from jobplug.errors import BrokerConnectionError, InvalidScheduleError
@@ -276,10 +276,7 @@ async def test_loop_rejects_a_bad_spec_at_start(client: Redis, prefix: str) -> N
 
 
 async def test_unreachable_redis_is_a_jobplug_error() -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    r = Redis.from_url(f"redis://:hunter2@127.0.0.1:{port}/0")
+    r = Redis.from_url(f"redis://:hunter2@127.0.0.1:{free_port()}/0")
     try:
         with pytest.raises(BrokerConnectionError) as info:
             await enqueue_periodic(r, "x:", [PeriodicSpec("t", "* * * * *")])

@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_test_helpers import config
 
-from jobplug import ConsumerConfig, HandlerSpec, Job, Worker
+from jobplug import Job, Worker
 from jobplug_redis import RedisBroker, background, reaper
 from jobplug_redis.keys import Keys
 
 WORKER_PROC = Path(__file__).with_name("worker_proc.py")
-
-
-def config(*names: str, concurrency: int = 3) -> ConsumerConfig:
-    return ConsumerConfig({n: HandlerSpec(n) for n in names}, concurrency)
 
 
 async def test_heartbeat_has_every_field_gocraft_reads(
@@ -182,7 +179,7 @@ async def test_unsubscribe_puts_back_unfinished_jobs(
 ) -> None:
     broker = RedisBroker(redis_url)
     await broker.enqueue([Job("a", {"i": i}) for i in range(4)])
-    await broker.subscribe(config("a"))
+    await broker.subscribe(config("a", concurrency=3))
     got = await broker.fetch(3, 1.0)
     assert len(got) == 3
     await broker.release(got[:1])
@@ -243,7 +240,7 @@ async def test_poison_job_in_real_process_ends_dead(
     producer = RedisBroker(url)
     await producer.enqueue([Job("slow", {"n": 1})])
     watcher = RedisBroker(url)  # a pool serving something else: its reaper does the work
-    await watcher.subscribe(config("other"))
+    await watcher.subscribe(config("other", concurrency=3))
     for _ in range(2):
         await raw.delete(k.max_concurrency("slow"))
         proc = await asyncio.create_subprocess_exec(
@@ -281,7 +278,7 @@ async def test_requeuer_never_dead_letters_other_pools_jobs(
 ) -> None:
     k = Keys(namespace)
     broker = RedisBroker(redis_url)
-    await broker.subscribe(config("mine"))
+    await broker.subscribe(config("mine", concurrency=3))
     past = int(time.time()) - 5
     theirs = b'{"name":"theirs","id":"x1","t":1,"args":{"big":12345678901234567},"fails":1}'
     await raw.zadd(k.retry, {theirs: past})
@@ -302,7 +299,7 @@ async def test_retry_after_backoff_keeps_fields(redis_url: str, raw: Any, namesp
     k = Keys(namespace)
     broker = RedisBroker(redis_url)
     await broker.enqueue([Job("a", {"x": 1})])
-    await broker.subscribe(config("a"))
+    await broker.subscribe(config("a", concurrency=3))
     [delivery] = await broker.fetch(1, 1.0)
     delivery.job.fails, delivery.job.last_error = 1, "boom"
     delivery.job.failed_at = datetime.now(timezone.utc)
