@@ -23,6 +23,17 @@ def redis_url(redis_server: str, namespace: str) -> str:
 
 
 @pytest.fixture
+async def broker(redis_url: str, raw: aioredis.Redis) -> AsyncIterator[Any]:
+    """A RedisBroker on the test's namespace, closed after the test (even a failed one) and
+    before ``raw`` removes the namespace's keys."""
+    from jobplug_redis import RedisBroker
+
+    b = RedisBroker(redis_url)
+    yield b
+    await b.close()
+
+
+@pytest.fixture
 async def raw(redis_server: str, namespace: str) -> AsyncIterator[aioredis.Redis]:
     """A plain client on the shared Redis; deletes the test namespace's keys afterwards."""
     client = aioredis.Redis.from_url(redis_server)

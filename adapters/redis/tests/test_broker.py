@@ -17,8 +17,7 @@ from jobplug_redis import RedisBroker
 from jobplug_redis.keys import Keys
 
 
-async def test_enqueue_writes_gocraft_bytes(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_enqueue_writes_gocraft_bytes(broker: RedisBroker, raw: Any, namespace: str) -> None:
     job = Job("send_email", {"to": "a@b.c", "n": 1.0}, id="0123456789abcdef01234567")
     job.enqueued_at = datetime.fromtimestamp(1700000000, timezone.utc)
     await broker.enqueue([job])
@@ -33,13 +32,11 @@ async def test_enqueue_writes_gocraft_bytes(redis_url: str, raw: Any, namespace:
         stdout=asyncio.subprocess.PIPE,
     )
     assert (await cli.communicate())[0] == stored[0] + b"\n"  # what redis-cli shows
-    await broker.close()
 
 
 async def test_batch_enqueue_is_fifo_and_scheduled_scores_are_integers(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     jobs = [Job("a", {"i": i}) for i in range(5)] + [Job("b", {"i": 9})]
     await broker.enqueue(jobs)
     # gocraft fetches from the right: the first enqueued is the rightmost
@@ -55,13 +52,11 @@ async def test_batch_enqueue_is_fifo_and_scheduled_scores_are_integers(
     await broker.close()
     await broker.enqueue([Job("a")])  # a closed broker reconnects when used again
     assert await raw.llen(f"{namespace}:jobs:a") == 6
-    await broker.close()
 
 
 async def test_fetch_moves_to_inprogress_and_ack_fixes_locks(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     await broker.enqueue([Job("a", {"i": i}) for i in range(7)])
     await broker.subscribe(config("a"))
     pool = broker.pool

@@ -15,8 +15,9 @@ from jobplug_redis import RedisBroker
 from jobplug_redis.keys import Keys
 
 
-async def test_unique_marker_bytes_and_duplicates(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_unique_marker_bytes_and_duplicates(
+    broker: RedisBroker, raw: Any, namespace: str
+) -> None:
     first = Job("clear_cache", {"object_id_": "123"})
     assert await broker.enqueue_unique(first)
     assert not await broker.enqueue_unique(Job("clear_cache", {"object_id_": "123"}))
@@ -29,7 +30,6 @@ async def test_unique_marker_bytes_and_duplicates(redis_url: str, raw: Any, name
     record = json.loads(stored[-1])
     assert record["unique"] is True and record["unique_key"] == key
     assert list(record) == ["name", "id", "t", "args", "unique", "unique_key"]
-    await broker.close()
 
 
 async def test_unique_released_when_job_starts(
@@ -78,14 +78,14 @@ async def test_unique_by_key_runs_latest_args(
     assert not [key async for key in raw.scan_iter(match=f"{namespace}:jobs:k:*:inprogress")]
 
 
-async def test_unique_in_keeps_first_schedule(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_unique_in_keeps_first_schedule(
+    broker: RedisBroker, raw: Any, namespace: str
+) -> None:
     soon = datetime.now(timezone.utc) + timedelta(seconds=60)
     assert await broker.enqueue_unique(Job("s", {"a": 1}), at=soon)
     assert not await broker.enqueue_unique(Job("s", {"a": 1}), at=soon + timedelta(hours=1))
     [(_, score)] = await raw.zrange(f"{namespace}:scheduled", 0, -1, withscores=True)
     assert score == math.ceil(soon.timestamp())
-    await broker.close()
 
 
 async def test_pause_any_value_and_unpause(

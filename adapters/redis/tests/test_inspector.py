@@ -21,8 +21,7 @@ def dead_member(i: int, name: str = "a") -> bytes:
     return encode_fields(name, f"d{i}", 100 + i, {"i": i}, fails=4, err="boom", failed_at=200 + i)
 
 
-async def test_queues_pools_and_paging(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_queues_pools_and_paging(broker: RedisBroker, raw: Any, namespace: str) -> None:
     old = Job("a", {"x": 1})
     old.enqueued_at = datetime.fromtimestamp(time.time() - 30, timezone.utc)
     await broker.enqueue([old, Job("a"), Job("b")])
@@ -46,11 +45,9 @@ async def test_queues_pools_and_paging(redis_url: str, raw: Any, namespace: str)
     await raw.zadd(f"{namespace}:scheduled", {b"not a job": 5})
     [odd] = (await inspector.scheduled()).items
     assert odd.job.handler == "?" and "payload" in odd.job.meta
-    await broker.close()
 
 
-async def test_retry_and_delete_dead(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_retry_and_delete_dead(broker: RedisBroker, raw: Any, namespace: str) -> None:
     await raw.sadd(f"{namespace}:known_jobs", "a")
     await raw.zadd(f"{namespace}:dead", {dead_member(i): 200 + i for i in range(3)})
     await raw.zadd(f"{namespace}:dead", {dead_member(9, "nobody"): 209})
@@ -75,13 +72,11 @@ async def test_retry_and_delete_dead(redis_url: str, raw: Any, namespace: str) -
     assert await raw.llen(f"{namespace}:jobs:a") == 2
     assert await inspector.delete_all_dead() == 1
     assert await raw.zcard(f"{namespace}:dead") == 0
-    await broker.close()
 
 
 async def test_delete_scheduled_frees_unique_and_delete_retry(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     job = Job("s", {"a": 1})
     when = datetime.fromtimestamp(int(time.time()) + 100, timezone.utc)
     assert await broker.enqueue_unique(job, at=when)
@@ -101,11 +96,11 @@ async def test_delete_scheduled_frees_unique_and_delete_retry(
     assert await raw.get(f"{namespace}:jobs:z:paused") == b"1"
     await inspector.unpause("z")
     assert not await raw.exists(f"{namespace}:jobs:z:paused")
-    await broker.close()
 
 
-async def test_busy_workers_from_observer_hashes(redis_url: str, raw: Any, namespace: str) -> None:
-    broker = RedisBroker(redis_url)
+async def test_busy_workers_from_observer_hashes(
+    broker: RedisBroker, raw: Any, namespace: str
+) -> None:
     await broker.subscribe(config("c", concurrency=2))
     assert broker.pool is not None
     wid = broker.pool.worker_ids[0]
@@ -117,4 +112,3 @@ async def test_busy_workers_from_observer_hashes(redis_url: str, raw: Any, names
     assert busy.worker_id == wid and busy.pool_id == broker.pool.pool_id
     assert busy.job.handler == "c" and busy.job.args == {"a": 1} and busy.job.id == "j"
     assert int(busy.started_at.timestamp()) == 1425263401
-    await broker.close()

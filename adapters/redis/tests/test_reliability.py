@@ -24,9 +24,8 @@ WORKER_PROC = Path(__file__).with_name("worker_proc.py")
 
 
 async def test_heartbeat_has_every_field_gocraft_reads(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     await broker.subscribe(config("b", "a", concurrency=3))
     assert broker.pool is not None
     pool_id = broker.pool.pool_id
@@ -111,9 +110,8 @@ def _reaper(broker: RedisBroker, names: list[str]) -> reaper.Reaper:
 
 
 async def test_reaper_requeues_stale_vanished_and_scanned_pools(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     k = broker.keys
     now = time.time()
     job = b'{"name":"a","id":"j1","t":1,"args":{}}'
@@ -146,7 +144,6 @@ async def test_reaper_requeues_stale_vanished_and_scanned_pools(
     assert await raw.smembers(k.worker_pools) == {b"alive"}
     assert not await raw.exists(k.heartbeat("stale"))
     assert await raw.llen(k.inprogress("a", "alive")) == 1
-    await broker.close()
 
 
 async def test_poison_job_ends_dead_after_max_crashes(
@@ -175,9 +172,8 @@ async def test_poison_job_ends_dead_after_max_crashes(
 
 
 async def test_unsubscribe_puts_back_unfinished_jobs(
-    redis_url: str, raw: Any, namespace: str
+    broker: RedisBroker, raw: Any, namespace: str
 ) -> None:
-    broker = RedisBroker(redis_url)
     await broker.enqueue([Job("a", {"i": i}) for i in range(4)])
     await broker.subscribe(config("a", concurrency=3))
     got = await broker.fetch(3, 1.0)
@@ -190,7 +186,6 @@ async def test_unsubscribe_puts_back_unfinished_jobs(
     assert await raw.get(k.lock("a")) == b"0"
     assert await raw.hlen(k.lock_info("a")) == 0
     assert not [key async for key in raw.scan_iter(match=f"{namespace}:jobs:a:*:inprogress")]
-    await broker.close()
 
 
 async def test_sigkilled_worker_job_runs_again_elsewhere(
@@ -274,10 +269,9 @@ async def test_perform_in_runs_on_time(redis_url: str, raw: Any, namespace: str)
 
 
 async def test_requeuer_never_dead_letters_other_pools_jobs(
-    redis_url: str, raw: Any, namespace: str, wait: Any
+    broker: RedisBroker, raw: Any, namespace: str, wait: Any
 ) -> None:
     k = Keys(namespace)
-    broker = RedisBroker(redis_url)
     await broker.subscribe(config("mine", concurrency=3))
     past = int(time.time()) - 5
     theirs = b'{"name":"theirs","id":"x1","t":1,"args":{"big":12345678901234567},"fails":1}'
@@ -292,12 +286,12 @@ async def test_requeuer_never_dead_letters_other_pools_jobs(
     [dead] = await raw.zrange(k.dead, 0, -1)
     assert json.loads(dead)["payload"] == "garbage"
     assert await raw.zcard(k.retry) == 0 and await raw.zcard(k.scheduled) == 0
-    await broker.close()
 
 
-async def test_retry_after_backoff_keeps_fields(redis_url: str, raw: Any, namespace: str) -> None:
+async def test_retry_after_backoff_keeps_fields(
+    broker: RedisBroker, raw: Any, namespace: str
+) -> None:
     k = Keys(namespace)
-    broker = RedisBroker(redis_url)
     await broker.enqueue([Job("a", {"x": 1})])
     await broker.subscribe(config("a", concurrency=3))
     [delivery] = await broker.fetch(1, 1.0)
@@ -307,7 +301,6 @@ async def test_retry_after_backoff_keeps_fields(redis_url: str, raw: Any, namesp
     [(member, score)] = await raw.zrange(k.retry, 0, -1, withscores=True)
     assert score == int(score) and score >= time.time() + 29
     assert list(json.loads(member)) == ["name", "id", "t", "args", "fails", "err", "failed_at"]
-    await broker.close()
 
 
 async def test_lost_fetch_reply_is_put_back_while_running(
