@@ -71,3 +71,12 @@ async def test_worker_survives_redis_restart_and_loses_nothing(
     assert len(acknowledged) == 300
     assert any("unreachable" in r.getMessage() for r in caplog.records)
     await producer.close()
+
+
+def test_parsed_url_settings_never_show_the_password() -> None:
+    broker = RedisBroker(
+        "redis+cluster://admin:s3cret-pw@127.0.0.1:7000?namespace=x&password=pw2-secret"
+    )
+    for text in (repr(broker.settings), str(broker.settings), repr(broker)):
+        assert "s3cret-pw" not in text and "pw2-secret" not in text
+        assert "***" in text

@@ -43,6 +43,14 @@ class Settings:
     max_crashes: int
     driver_options: dict[str, str]
 
+    def __repr__(self) -> str:
+        # The dataclass repr would show both URLs and the options as given, passwords too.
+        return (
+            f"Settings(url={redact(self.url)!r}, driver_url={redact(self.driver_url)!r}, "
+            f"cluster={self.cluster}, namespace={self.namespace!r}, "
+            f"max_crashes={self.max_crashes}, driver_options={sorted(self.driver_options)})"
+        )
+
 
 def parse_url(url: str) -> Settings:
     """Parse a ``redis://``, ``rediss://`` or ``redis+cluster://`` URL."""
