@@ -18,3 +18,12 @@ def test_scheme_and_options() -> None:
     assert scheme_of("Redis+Cluster://h") == "redis+cluster"
     assert scheme_of("nonsense") == ""
     assert query_options("redis://h/0?namespace=app&x=1") == {"namespace": "app", "x": "1"}
+
+
+def test_redact_hides_a_password_that_holds_an_unencoded_at_sign() -> None:
+    # urllib and redis-py split the user info at the last "@": the password is "p@ss:w@rd"
+    out = redact("Redis at redis://admin:p@ss:w@rd@db.example:6379/0 unreachable ('x', 1)")
+    assert out == "Redis at redis://admin:***@db.example:6379/0 unreachable ('x', 1)"
+    assert (
+        redact("'redis://:a@b@h/0', 'amqp://u:c@d@r/'") == "'redis://:***@h/0', 'amqp://u:***@r/'"
+    )

@@ -6,8 +6,9 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 #: ``scheme://user:password@`` -> the password part, matched without parsing so that even a
-#: URL urllib cannot parse gets redacted.
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)")
+#: URL urllib cannot parse gets redacted. The password runs to the *last* ``@`` of the URL
+#: (quotes and whitespace end it), as urllib and drivers split an unencoded ``p@ss``.
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*:)(?P<pw>[^\s'\"]*)(?=@)")
 _QUERY_SECRET = re.compile(r"(?i)(?P<head>[?&](?:password|passwd|pass|token|secret)=)[^&\s]*")
 
 REDACTED = "***"
