@@ -11,10 +11,10 @@ import pytest
 from redis_test_helpers import config
 
 from jobplug import Job
-from jobplug.errors import JobNotFoundError
+from jobplug.errors import JobNotFoundError, MalformedJobError
 from jobplug.inspect import PAGE_SIZE
-from jobplug_redis import RedisBroker
-from jobplug_redis.codec import encode_fields
+from jobplug_redis import RedisBroker, inspector
+from jobplug_redis.codec import encode_fields, malformed_record
 
 
 def dead_member(i: int, name: str = "a") -> bytes:
@@ -112,3 +112,22 @@ async def test_busy_workers_from_observer_hashes(
     assert busy.worker_id == wid and busy.pool_id == broker.pool.pool_id
     assert busy.job.handler == "c" and busy.job.args == {"a": 1} and busy.job.id == "j"
     assert int(busy.started_at.timestamp()) == 1425263401
+
+
+async def test_a_malformed_payload_stays_dead_when_retried(
+    broker: RedisBroker, raw: Any, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Retrying its record would run the handler with empty args and, once it succeeded,
+    # drop the only copy of the payload: it stays dead (deletable), and retry-all skips it.
+    monkeypatch.setattr(inspector, "RETRY_ALL_BATCH", 3)
+    await raw.sadd(f"{namespace}:known_jobs", "a")
+    kept = {malformed_record("a", f"m{i}", b"{bad", "not JSON", 100 + i): 100 + i for i in range(4)}
+    await raw.zadd(f"{namespace}:dead", kept)
+    await raw.zadd(f"{namespace}:dead", {dead_member(7): 300})
+    dead = broker.inspector()
+    with pytest.raises(MalformedJobError, match="cannot be retried"):
+        await dead.retry_dead("m0")
+    assert await dead.retry_all_dead() == 1  # d7, behind a full batch of kept records
+    assert [json.loads(m)["id"] for m in await raw.lrange(f"{namespace}:jobs:a", 0, -1)] == ["d7"]
+    assert await raw.zcard(f"{namespace}:dead") == 4
+    await dead.delete_dead("m0")

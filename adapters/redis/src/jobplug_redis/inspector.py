@@ -239,6 +239,8 @@ class RedisInspector(Inspector):
                 job, args_null = codec.decode_job(member)
             except MalformedJobError:
                 continue  # not a job: nothing could run it; leave it for deletion
+            if _malformed_record(job):
+                continue
             if job.handler in known:
                 job.fails, job.last_error, job.failed_at = 0, None, None
                 job.enqueued_at = datetime.fromtimestamp(now, timezone.utc)
@@ -263,6 +265,11 @@ class RedisInspector(Inspector):
         found = [m for m, _ in await self._find(self.keys.dead, job_id, at)]
         if not found:
             raise JobNotFoundError(f"no dead job with id {job_id!r}: nothing retried")
+        if all(_kept_dead(m) for m in found):
+            raise MalformedJobError(
+                f"dead job {job_id!r} is a payload that was not a valid job, kept for "
+                "inspection; it cannot be retried, only deleted"
+            )
         if not await self._requeue_dead(found, await self._known()):
             raise JobNotFoundError(
                 f"dead job {job_id!r} not retried: its name is not a known queue"
@@ -273,13 +280,15 @@ class RedisInspector(Inspector):
         known = await self._known()
         total = 0
         client = self.broker.client
+        kept = 0  # members no retry can run stay in place, ahead of the rest: skip them
         for _ in range(1000):  # gocraft's bound: at most 1000 x 1000 jobs
             with self._errors("retry dead jobs"):
                 members = await client.zrangebyscore(
-                    self.keys.dead, "-inf", int(time.time()), start=0, num=RETRY_ALL_BATCH
+                    self.keys.dead, "-inf", int(time.time()), start=kept, num=RETRY_ALL_BATCH
                 )
             if not members:
                 break
+            kept += sum(1 for m in members if _kept_dead(m))
             moved = await self._requeue_dead(members, known)
             total += moved
             if len(members) < RETRY_ALL_BATCH:
@@ -305,3 +314,17 @@ class RedisInspector(Inspector):
     def _poke(self) -> None:
         if self.broker.pool is not None:
             self.broker.pool.notify()
+
+
+def _malformed_record(job: Job) -> bool:
+    """The dead record of a payload that was not a job (its text in ``payload``)."""
+    return "payload" in job.meta and (job.last_error or "").startswith("malformed job payload")
+
+
+def _kept_dead(member: bytes) -> bool:
+    """A dead member no retry can run: not a job, or a malformed payload's record."""
+    try:
+        job, _ = codec.decode_job(member)
+    except MalformedJobError:
+        return True
+    return _malformed_record(job)
