@@ -14,55 +14,30 @@ listed (handler ``?``, the reason in ``meta``) instead of failing the whole page
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobplug.errors import JobNotFoundError, MalformedJobError
 from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
 from jobplug.job import Job
 from jobplug_redis import codec
 from jobplug_redis.connection import driver_errors
+from jobplug_redis.records import (
+    args_of,
+    int_of,
+    is_malformed_record,
+    job_of,
+    kept_dead,
+    text_of,
+    time_of,
+)
 
 if TYPE_CHECKING:
     from jobplug_redis.broker import RedisBroker
 
 #: gocraft's RetryAllDeadJobs: 1000 jobs per script call.
 RETRY_ALL_BATCH = 1000
-
-
-def _time(value: float | bytes | str | None) -> datetime:
-    try:
-        return datetime.fromtimestamp(float(value or 0), timezone.utc)
-    except (TypeError, ValueError, OverflowError):
-        return datetime.fromtimestamp(0, timezone.utc)
-
-
-def _int(value: bytes | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
-
-
-def _text(value: bytes | None) -> str:
-    return value.decode("utf-8", "replace") if value else ""
-
-
-def _args(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {"raw": text}
-    return value if isinstance(value, dict) else {"raw": value}
-
-
-def _job(member: bytes) -> Job:
-    try:
-        return codec.decode_job(member)[0]
-    except MalformedJobError as exc:
-        return Job("?", {}, meta={"error": str(exc), "payload": _text(member)})
 
 
 class RedisInspector(Inspector):
@@ -117,14 +92,14 @@ class RedisInspector(Inspector):
             out.append(
                 PoolInfo(
                     pool_id=pool_id,
-                    host=_text(h.get(b"host")),
-                    pid=_int(h.get(b"pid")),
-                    started_at=_time(h.get(b"started_at")),
-                    heartbeat_at=_time(h.get(b"heartbeat_at")),
-                    concurrency=_int(h.get(b"concurrency")),
-                    handlers=tuple(sorted(n for n in _text(h.get(b"job_names")).split(",") if n)),
+                    host=text_of(h.get(b"host")),
+                    pid=int_of(h.get(b"pid")),
+                    started_at=time_of(h.get(b"started_at")),
+                    heartbeat_at=time_of(h.get(b"heartbeat_at")),
+                    concurrency=int_of(h.get(b"concurrency")),
+                    handlers=tuple(sorted(n for n in text_of(h.get(b"job_names")).split(",") if n)),
                     worker_ids=tuple(
-                        sorted(w for w in _text(h.get(b"worker_ids")).split(",") if w)
+                        sorted(w for w in text_of(h.get(b"worker_ids")).split(",") if w)
                     ),
                 )
             )
@@ -144,16 +119,16 @@ class RedisInspector(Inspector):
         for (pool_id, worker_id), obs in zip(workers, observations, strict=True):
             if not obs:
                 continue
-            job_args = _args(_text(obs.get(b"args")))
+            job_args = args_of(text_of(obs.get(b"args")))
             job = Job(
-                _text(obs.get(b"job_name")) or "?",
+                text_of(obs.get(b"job_name")) or "?",
                 job_args,
-                id=_text(obs.get(b"job_id")) or "?",
-                enqueued_at=_time(obs.get(b"started_at")),
+                id=text_of(obs.get(b"job_id")) or "?",
+                enqueued_at=time_of(obs.get(b"started_at")),
             )
             if obs.get(b"checkin"):
-                job.meta["checkin"] = _text(obs.get(b"checkin"))
-            out.append(BusyWorker(worker_id, pool_id, job, _time(obs.get(b"started_at"))))
+                job.meta["checkin"] = text_of(obs.get(b"checkin"))
+            out.append(BusyWorker(worker_id, pool_id, job, time_of(obs.get(b"started_at"))))
         return out
 
     async def _page(self, zset: str, page: int, newest_first: bool = False) -> Page:
@@ -172,7 +147,7 @@ class RedisInspector(Inspector):
                 )
             pipe.zcard(zset)
             items, total = await pipe.execute()
-        records = [JobRecord(_job(member), _time(score)) for member, score in items]
+        records = [JobRecord(job_of(member), time_of(score)) for member, score in items]
         return Page(records, int(total), page)
 
     async def scheduled(self, page: int = 1) -> Page:
@@ -196,7 +171,7 @@ class RedisInspector(Inspector):
             else:
                 items = [item async for item in client.zscan_iter(zset, count=1000)]
         for member, score in items:
-            if job_id.encode() in member and _job(member).id == job_id:
+            if job_id.encode() in member and job_of(member).id == job_id:
                 found.append((member, float(score)))
         return found
 
@@ -219,7 +194,7 @@ class RedisInspector(Inspector):
 
     async def delete_scheduled(self, job_id: str, at: datetime | None = None) -> None:
         for member in await self._delete(self.keys.scheduled, "scheduled", job_id, at):
-            job = _job(member)
+            job = job_of(member)
             if job.meta.get("unique"):  # gocraft frees the unique marker with the job
                 args = None if b'"args":null' in member else job.args
                 key = codec.unique_key(self.keys.prefix, job.handler, args)
@@ -239,7 +214,7 @@ class RedisInspector(Inspector):
                 job, args_null = codec.decode_job(member)
             except MalformedJobError:
                 continue  # not a job: nothing could run it; leave it for deletion
-            if _malformed_record(job):
+            if is_malformed_record(job):
                 continue
             if job.handler in known:
                 job.fails, job.last_error, job.failed_at = 0, None, None
@@ -265,7 +240,7 @@ class RedisInspector(Inspector):
         found = [m for m, _ in await self._find(self.keys.dead, job_id, at)]
         if not found:
             raise JobNotFoundError(f"no dead job with id {job_id!r}: nothing retried")
-        if all(_kept_dead(m) for m in found):
+        if all(kept_dead(m) for m in found):
             raise MalformedJobError(
                 f"dead job {job_id!r} is a payload that was not a valid job, kept for "
                 "inspection; it cannot be retried, only deleted"
@@ -288,7 +263,7 @@ class RedisInspector(Inspector):
                 )
             if not members:
                 break
-            kept += sum(1 for m in members if _kept_dead(m))
+            kept += sum(1 for m in members if kept_dead(m))
             moved = await self._requeue_dead(members, known)
             total += moved
             if len(members) < RETRY_ALL_BATCH:
@@ -314,17 +289,3 @@ class RedisInspector(Inspector):
     def _poke(self) -> None:
         if self.broker.pool is not None:
             self.broker.pool.notify()
-
-
-def _malformed_record(job: Job) -> bool:
-    """The dead record of a payload that was not a job (its text in ``payload``)."""
-    return "payload" in job.meta and (job.last_error or "").startswith("malformed job payload")
-
-
-def _kept_dead(member: bytes) -> bool:
-    """A dead member no retry can run: not a job, or a malformed payload's record."""
-    try:
-        job, _ = codec.decode_job(member)
-    except MalformedJobError:
-        return True
-    return _malformed_record(job)
