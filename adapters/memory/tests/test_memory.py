@@ -21,6 +21,19 @@ async def test_named_urls_share_one_broker_per_process() -> None:
     assert MemoryBroker.from_url("memory://") is not MemoryBroker.from_url("memory://")
 
 
+async def test_a_producer_closing_a_shared_broker_leaves_its_worker_consuming() -> None:
+    seen: list[int] = []
+    consumer, broker = make("memory://shared-close")
+    consumer.register("h", lambda args: seen.append(args["i"]))
+    producer, _ = make("memory://shared-close")
+    async with consumer:
+        await producer.perform(Job("h", {"i": 1}))
+        await producer.stop()  # a producer done with its work closes the shared broker
+        await make("memory://shared-close")[0].perform(Job("h", {"i": 2}))
+        await broker.join(timeout=5)
+    assert sorted(seen) == [1, 2]
+
+
 def test_bad_mode_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="mode"):
         MemoryBroker("memory://?mode=fast")

@@ -85,7 +85,10 @@ class MemoryBroker(Broker):
         return broker
 
     async def close(self) -> None:
-        self.config = None
+        # Nothing to release. Not even the subscription: a ``memory://NAME`` broker is shared
+        # by every Worker of the process, and a producer closing it must not stop the worker
+        # consuming from it (a consumer unsubscribes itself when it stops).
+        return None
 
     # -- producing -------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[Job], at: datetime | None = None) -> None:
