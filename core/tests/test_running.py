@@ -169,6 +169,42 @@ async def test_default_policy_is_four_fails_and_gocraft_backoff(worker: Worker) 
     assert all((v - 96) % 4 == 0 for v in values)
 
 
+async def test_a_failing_backoff_function_still_retries_the_job(worker: Worker) -> None:
+    def broken_backoff(job: Job) -> float:
+        raise ValueError("bad backoff")
+
+    worker.register("boom", lambda args: 1 / 0, backoff=broken_backoff)
+    await worker.perform(Job("boom"))
+    async with worker:
+        await memory(worker).join()
+    broker = memory(worker)
+    assert broker.pending() == 0  # not stuck running
+    [retry] = broker.timed
+    assert retry.kind == "retry" and retry.job.fails == 1
+    assert 14 < retry.at - retry.job.failed_at.timestamp() <= 74  # the default backoff
+
+
+async def test_retry_times_beyond_datetime_or_without_a_zone_do_not_strand_the_job(
+    worker: Worker,
+) -> None:
+    async def too_far(args: dict[str, Any]) -> None:
+        raise Retry(in_=1e30)
+
+    async def naive(args: dict[str, Any]) -> None:
+        raise Retry(at=datetime(2000, 1, 1))  # no time zone: the moment is unknown
+
+    worker.register("too_far", too_far)
+    worker.register("naive", naive)
+    await worker.perform_many([Job("too_far"), Job("naive")])
+    async with worker:
+        await memory(worker).join()
+    broker = memory(worker)
+    assert broker.pending() == 0
+    wait = {t.job.handler: t.at - t.job.failed_at.timestamp() for t in broker.timed}
+    assert wait["too_far"] > 50 * 365 * 86400  # as late as a datetime allows
+    assert 14 < wait["naive"] <= 74  # the backoff, as for a plain failure
+
+
 async def test_retry_and_discard_steer_the_job(worker: Worker) -> None:
     attempts: list[int] = []
 

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from jobplug.broker import Broker, ConsumerConfig, Delivery
-from jobplug.errors import BrokerError, Discard, Retry
-from jobplug.handlers import ArgsMismatch, Registration, seconds
+from jobplug.errors import BrokerError, Discard, InvalidScheduleError, Retry
+from jobplug.handlers import ArgsMismatch, Registration, default_backoff, seconds
 from jobplug.job import Job, utcnow
 from jobplug.middleware import CallNext
 from jobplug.plugins import call as call_hook
+from jobplug.timing import check_aware
 
 if TYPE_CHECKING:
     import pluggy
@@ -31,6 +32,8 @@ log = logging.getLogger("jobplug.worker")
 
 #: Pause between fetch attempts while the broker is unreachable (doubles up to the max).
 _RECONNECT_MIN, _RECONNECT_MAX = 0.05, 5.0
+#: Longest delay honoured (a century): far beyond it ``datetime`` arithmetic overflows.
+_MAX_BACKOFF = 100 * 365 * 86400.0
 
 
 class Consumer:
@@ -170,7 +173,7 @@ class Consumer:
         if job.fails >= reg.spec.max_fails:  # gocraft: retry while max_fails - fails > 0
             await self._dead(delivery, error, job.last_error, started, skip=reg.spec.skip_dead)
             return
-        at = retry_at or job.failed_at + timedelta(seconds=seconds(reg.backoff(job)))
+        at = retry_at or job.failed_at + timedelta(seconds=_backoff(reg, job))
         log.info(
             "job failed %s id=%s fails=%d retry_at=%s error=%s",
             job.handler,
@@ -247,11 +250,25 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _backoff(reg: Registration, job: Job) -> float:
+    """Seconds until the next try; a custom backoff that fails must not strand the job."""
+    try:
+        return max(0.0, min(seconds(reg.backoff(job)), _MAX_BACKOFF))
+    except Exception:
+        log.exception("backoff of %s failed; using the default backoff", job.handler)
+        return default_backoff(job)
+
+
 def _retry_time(retry: Retry) -> datetime | None:
-    if retry.at is not None:
-        return retry.at
-    if retry.in_ is not None:
-        return datetime.now(timezone.utc) + timedelta(seconds=max(0.0, seconds(retry.in_)))
+    """When ``Retry`` asked to run again; None (the backoff applies) if it cannot be honoured."""
+    try:
+        if retry.at is not None:
+            return check_aware(retry.at)
+        if retry.in_ is not None:
+            delay = max(0.0, min(seconds(retry.in_), _MAX_BACKOFF))
+            return datetime.now(timezone.utc) + timedelta(seconds=delay)
+    except (InvalidScheduleError, TypeError, ValueError, OverflowError) as exc:
+        log.warning("%r cannot be honoured (%s); the backoff applies", retry, exc)
     return None
 
 
