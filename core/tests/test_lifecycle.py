@@ -108,6 +108,8 @@ async def test_inline_mode_runs_the_job_before_perform_returns() -> None:
     assert dead.job.fails == 3 and "ZeroDivisionError" in (dead.job.last_error or "")
     with pytest.raises(UnknownHandlerError, match="'nobody'"):
         await w.perform(Job("nobody"))
+    assert await w.perform_unique(Job("child", {"n": 3}))
+    assert trail[-1] == "child 3"
 
 
 WORKER_MODULE = """

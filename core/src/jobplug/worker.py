@@ -167,7 +167,10 @@ class Worker:
         await self._ensure_connected()
         when = check_aware(at) if at is not None else None
         call_hook(self.plugin_manager, "jobplug_job_enqueued", job=job, at=when)
-        return await self.broker.enqueue_unique(job, key, when)
+        written = await self.broker.enqueue_unique(job, key, when)
+        if written and self.broker.inline:
+            await self._run_inline()
+        return written
 
     async def _enqueue(self, jobs: list[Job], at: datetime | None) -> None:
         self._check_can_perform(jobs)
