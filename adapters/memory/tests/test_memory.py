@@ -121,6 +121,8 @@ async def test_inspector_pages_and_manages_jobs() -> None:
     one = page1.items[0].job.id
     await insp.retry_dead(one)
     assert (await insp.dead()).total == 24 and b.pending() == 1
+    [retried] = b.ready["boom"]  # back as new, as gocraft's client requeues a dead job
+    assert (retried.fails, retried.last_error, retried.failed_at) == (0, None, None)
     await insp.delete_dead(page1.items[1].job.id)
     with pytest.raises(JobNotFoundError):
         await insp.delete_dead("nope")
