@@ -80,3 +80,39 @@ def test_parsed_url_settings_never_show_the_password() -> None:
     for text in (repr(broker.settings), str(broker.settings), repr(broker)):
         assert "s3cret-pw" not in text and "pw2-secret" not in text
         assert "***" in text
+
+
+@pytest.fixture
+def redis_with_password(tmp_path: Any) -> Any:
+    from redis_test_servers import RedisProcess
+
+    # The default user stays open (for the readiness PING); the worker logs in as "admin".
+    server = RedisProcess(str(tmp_path), "--user", "admin", "on", ">s3cret-pw", "~*", "&*", "+@all")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_worker_losing_redis_never_logs_the_password(
+    redis_with_password: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    url = f"redis://admin:s3cret-pw@127.0.0.1:{redis_with_password.port}/0?namespace=pw"
+    ran = asyncio.Event()
+    worker = Worker(url=url, fetch_timeout=0.2)
+
+    @worker.handler("a")
+    async def a(args: dict[str, Any]) -> None:
+        ran.set()
+
+    async with worker:
+        await worker.perform(Job("a"))
+        await asyncio.wait_for(ran.wait(), 10)
+        redis_with_password.stop()
+        deadline = time.monotonic() + 10
+        while not any("unreachable" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the outage was never logged"
+            await asyncio.sleep(0.05)
+        redis_with_password.start()
+    logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    assert "s3cret-pw" not in logged and "admin:***@" in logged
