@@ -3,8 +3,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from click.testing import CliRunner, Result
 
 import jobplug
+from jobplug.cli import cli
 from jobplug_memory import MemoryBroker
 
 
@@ -19,3 +21,13 @@ async def worker() -> AsyncIterator[jobplug.Worker]:
 def memory(w: jobplug.Worker) -> MemoryBroker:
     assert isinstance(w.broker, MemoryBroker)
     return w.broker
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the ``jobplug`` CLI in-process, with a terminal wide enough for whole rows."""
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "220", **(env or {})})
+
+
+def row(output: str, text: str) -> str:
+    """The first line of ``output`` that holds ``text``."""
+    return next(line for line in output.splitlines() if text in line)
