@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -133,3 +134,17 @@ async def test_skip_dead_drops_instead_of_keeping(worker: Worker) -> None:
     async with worker:
         await memory(worker).join()
     assert memory(worker).dead == [] and memory(worker).pending(True) == 0
+
+
+async def test_a_handler_raising_cancelled_error_fails_instead_of_vanishing(
+    worker: Worker,
+) -> None:
+    async def cancels(args: dict[str, Any]) -> None:
+        raise asyncio.CancelledError()  # e.g. a library's own timeout leaking out
+
+    worker.register("cancels", cancels, max_fails=2, **FAST)
+    await worker.perform(Job("cancels"))
+    async with worker:
+        await memory(worker).join(include_scheduled=True)
+    [dead] = memory(worker).dead
+    assert dead.job.fails == 2 and dead.job.last_error == "CancelledError"

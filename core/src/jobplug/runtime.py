@@ -61,6 +61,7 @@ class Consumer:
         self._fetcher: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._interrupting: set[asyncio.Task[None]] = set()  # job tasks stop() cancels
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -76,6 +77,7 @@ class Consumer:
         if self._running:
             await _wait_or_force(set(self._running), grace, force)
         interrupted = [self._running[t] for t in self._running if not t.done()]
+        self._interrupting.update(self._running)
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
@@ -138,8 +140,22 @@ class Consumer:
             await self._dead(delivery, exc, str(exc), started)
         except Exception as exc:
             await self._failed(delivery, reg, exc, started)
+        except asyncio.CancelledError as exc:
+            if not self._raised_by_handler():
+                raise
+            await self._failed(delivery, reg, exc, started)
         else:
             self._succeeded(delivery, started, "succeeded")
+
+    def _raised_by_handler(self) -> bool:
+        """Whether a CancelledError came from the handler itself (a library's leaked timeout),
+        not from a cancellation of this job's task: then it is a failure like any other;
+        otherwise the job is stranded, neither acked nor put back."""
+        task = asyncio.current_task()
+        if task is None or task not in self._running or task in self._interrupting:
+            return False
+        cancelling = getattr(task, "cancelling", None)  # Python >= 3.11
+        return not (cancelling is not None and cancelling())
 
     async def _call_handler(self, job: Job) -> Any:
         reg = self.handlers[job.handler]
