@@ -14,16 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobplug.broker import Broker, ConsumerConfig, Delivery
-from jobplug.errors import BrokerError, Discard, InvalidScheduleError, Retry
-from jobplug.handlers import ArgsMismatch, Registration, default_backoff, seconds
+from jobplug.errors import BrokerError, Discard, Retry
+from jobplug.handlers import ArgsMismatch, Registration
 from jobplug.job import Job, utcnow
 from jobplug.middleware import CallNext
 from jobplug.plugins import call as call_hook
-from jobplug.timing import check_aware
+from jobplug.policy import backoff_seconds, describe, retry_time
 
 if TYPE_CHECKING:
     import pluggy
@@ -32,8 +32,6 @@ log = logging.getLogger("jobplug.worker")
 
 #: Pause between fetch attempts while the broker is unreachable (doubles up to the max).
 _RECONNECT_MIN, _RECONNECT_MAX = 0.05, 5.0
-#: Longest delay honoured (a century): far beyond it ``datetime`` arithmetic overflows.
-_MAX_BACKOFF = 100 * 365 * 86400.0
 
 
 class Consumer:
@@ -135,7 +133,7 @@ class Consumer:
         except Discard:
             self._succeeded(delivery, started, "discarded")
         except Retry as retry:
-            await self._failed(delivery, reg, retry, started, retry_at=_retry_time(retry))
+            await self._failed(delivery, reg, retry, started, retry_at=retry_time(retry))
         except ArgsMismatch as exc:
             await self._dead(delivery, exc, str(exc), started)
         except Exception as exc:
@@ -189,7 +187,7 @@ class Consumer:
         if job.fails >= reg.spec.max_fails:  # gocraft: retry while max_fails - fails > 0
             await self._dead(delivery, error, job.last_error, started, skip=reg.spec.skip_dead)
             return
-        at = retry_at or job.failed_at + timedelta(seconds=_backoff(reg, job))
+        at = retry_at or job.failed_at + timedelta(seconds=backoff_seconds(reg, job))
         log.info(
             "job failed %s id=%s fails=%d retry_at=%s error=%s",
             job.handler,
@@ -259,33 +257,6 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await asyncio.wait({task}, timeout=0.05)
     if not task.cancelled() and task.exception() is not None:
         log.error("%s ended with %r", task.get_name(), task.exception())
-
-
-def describe(error: BaseException) -> str:
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _backoff(reg: Registration, job: Job) -> float:
-    """Seconds until the next try; a custom backoff that fails must not strand the job."""
-    try:
-        return max(0.0, min(seconds(reg.backoff(job)), _MAX_BACKOFF))
-    except Exception:
-        log.exception("backoff of %s failed; using the default backoff", job.handler)
-        return default_backoff(job)
-
-
-def _retry_time(retry: Retry) -> datetime | None:
-    """When ``Retry`` asked to run again; None (the backoff applies) if it cannot be honoured."""
-    try:
-        if retry.at is not None:
-            return check_aware(retry.at)
-        if retry.in_ is not None:
-            delay = max(0.0, min(seconds(retry.in_), _MAX_BACKOFF))
-            return datetime.now(timezone.utc) + timedelta(seconds=delay)
-    except (InvalidScheduleError, TypeError, ValueError, OverflowError) as exc:
-        log.warning("%r cannot be honoured (%s); the backoff applies", retry, exc)
-    return None
 
 
 async def _wait_or_force(

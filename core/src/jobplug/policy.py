@@ -1,0 +1,49 @@
+"""The retry policy: the error text kept with a failed job, and when it runs again.
+
+A failure waits for the handler's backoff (gocraft/work's by default); ``raise Retry(in_=...)``
+or ``Retry(at=...)`` chooses the time instead. Neither a broken custom backoff nor a time
+that cannot be honoured may strand a job: the default backoff applies then.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from jobplug.errors import InvalidScheduleError, Retry
+from jobplug.handlers import Registration, default_backoff, seconds
+from jobplug.job import Job
+from jobplug.timing import check_aware
+
+log = logging.getLogger("jobplug.worker")
+
+#: Longest delay honoured (a century): far beyond it ``datetime`` arithmetic overflows.
+MAX_DELAY = 100 * 365 * 86400.0
+
+
+def describe(error: BaseException) -> str:
+    """The error text kept with a failed job (gocraft's ``err``): ``Type: message``."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def backoff_seconds(reg: Registration, job: Job) -> float:
+    """Seconds until the next try; a custom backoff that fails must not strand the job."""
+    try:
+        return max(0.0, min(seconds(reg.backoff(job)), MAX_DELAY))
+    except Exception:
+        log.exception("backoff of %s failed; using the default backoff", job.handler)
+        return default_backoff(job)
+
+
+def retry_time(retry: Retry) -> datetime | None:
+    """When ``Retry`` asked to run again; None (the backoff applies) if it cannot be honoured."""
+    try:
+        if retry.at is not None:
+            return check_aware(retry.at)
+        if retry.in_ is not None:
+            delay = max(0.0, min(seconds(retry.in_), MAX_DELAY))
+            return datetime.now(timezone.utc) + timedelta(seconds=delay)
+    except (InvalidScheduleError, TypeError, ValueError, OverflowError) as exc:
+        log.warning("%r cannot be honoured (%s); the backoff applies", retry, exc)
+    return None
