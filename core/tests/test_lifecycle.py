@@ -148,7 +148,9 @@ worker.plugin_manager.register(Kick())
 """
 
 
-def _spawn(tmp_path: Path, handler: str, seconds: float) -> tuple[subprocess.Popen[str], Path]:
+def _spawn(
+    tmp_path: Path, handler: str, seconds: float, grace: str = "10"
+) -> tuple[subprocess.Popen[str], Path]:
     (tmp_path / "sigmod.py").write_text(textwrap.dedent(WORKER_MODULE))
     out = tmp_path / "out.txt"
     env = {
@@ -159,7 +161,7 @@ def _spawn(tmp_path: Path, handler: str, seconds: float) -> tuple[subprocess.Pop
         "WORKER_URL": "memory://",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobplug.cli", "worker", "sigmod:worker", "--grace", "10"],
+        [sys.executable, "-m", "jobplug.cli", "worker", "sigmod:worker", "--grace", grace],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -200,6 +202,22 @@ def test_a_second_signal_forces_even_with_a_sync_handler_running(tmp_path: Path)
             break
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=20)
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 1
+    assert "put back" in stderr
+
+
+def test_a_sync_handler_outliving_the_grace_period_does_not_keep_the_process(
+    tmp_path: Path,
+) -> None:
+    # Its job is put back for another worker: this process must not go on running it.
+    proc, _ = _spawn(tmp_path, "slow_sync", 60, grace="0.5")
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
     assert time.monotonic() - t0 < 15
     assert proc.returncode == 1
     assert "put back" in stderr

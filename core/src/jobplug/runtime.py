@@ -60,6 +60,7 @@ class Consumer:
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._interrupting: set[asyncio.Task[None]] = set()  # job tasks stop() cancels
+        self.put_back = 0  # jobs still running when stop() ended, released to the broker
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -75,6 +76,7 @@ class Consumer:
         if self._running:
             await _wait_or_force(set(self._running), grace, force)
         interrupted = [self._running[t] for t in self._running if not t.done()]
+        self.put_back = len(interrupted)
         self._interrupting.update(self._running)
         for task in list(self._running):
             task.cancel()

@@ -236,6 +236,12 @@ class Worker:
         """Whether the last stop was forced (running jobs were put back, not finished)."""
         return self._force.is_set()
 
+    @property
+    def put_back(self) -> int:
+        """How many jobs were still running when ``stop()`` ended (forced or grace over):
+        they were given back to the broker, though a sync handler's thread may still run."""
+        return self._consumer.put_back if self._consumer is not None else 0
+
     async def __aenter__(self) -> Worker:
         await self.start()
         return self

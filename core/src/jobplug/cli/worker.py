@@ -39,9 +39,10 @@ def worker(target: str, url: str | None, concurrency: int | None, grace: float |
         if not obj.handlers:
             raise click.ClickException(f"{target} has no registered handlers")
         obj.run()
-    if obj.forced:
+    if obj.forced or obj.put_back:
         # Sync handlers still running in threads would keep the interpreter alive until
-        # they finish; their jobs are already back in the queue, so leave now.
+        # they finish; their jobs are already back in the queue (for another worker to
+        # run), so leave now.
         logging.shutdown()
         sys.stdout.flush()
         os._exit(1)
