@@ -225,3 +225,21 @@ async def test_static_assets(memory_broker: Broker, make_client: Any, path: str)
     async with make_client(memory_broker) as client:
         response = await client.get(path)
         assert response.status_code == 200 and len(response.content) > 500
+
+
+async def test_pause_form_works_for_any_handler_name(
+    memory_broker: Broker, fill_backend: Any, make_client: Any
+) -> None:
+    name = "reports/daily digest?#é"
+    await fill_backend(memory_broker, name, ready=1)
+    async with make_client(memory_broker) as client:
+        html = (await client.get("/ui/queues")).text
+        action = re.search(r'<form method="post" action="(/pause/[^"]+)"', html)
+        assert action, html
+        assert "?" not in action.group(1).split("?next=")[0] and "#" not in action.group(1)
+        response = await client.post(action.group(1).replace("&amp;", "&"))
+        assert response.status_code == 303
+        assert response.headers["location"] == "/ui/queues?done=paused"
+        queues = {q["job_name"]: q for q in (await client.get("/queues")).json()}
+        assert queues[name]["paused"] is True
+        assert "Resume" in (await client.get("/ui/queues")).text

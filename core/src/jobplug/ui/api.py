@@ -204,12 +204,14 @@ def routes() -> list[Route]:
         Route("/retry_jobs", _listing("retry")),
         Route("/dead_jobs", _listing("dead")),
         Route("/stats", stats),
-        Route("/retry_dead_job/{died_at:int}/{job_id}", retry_dead_job, methods=post),
-        Route("/delete_dead_job/{died_at:int}/{job_id}", delete_dead_job, methods=post),
+        Route("/retry_dead_job/{died_at:int}/{job_id:path}", retry_dead_job, methods=post),
+        Route("/delete_dead_job/{died_at:int}/{job_id:path}", delete_dead_job, methods=post),
         Route("/retry_all_dead_jobs", retry_all_dead_jobs, methods=post),
         Route("/delete_all_dead_jobs", delete_all_dead_jobs, methods=post),
-        Route("/delete_scheduled_job/{run_at:int}/{job_id}", delete_scheduled_job, methods=post),
-        Route("/delete_retry_job/{retry_at:int}/{job_id}", delete_retry_job, methods=post),
+        Route(
+            "/delete_scheduled_job/{run_at:int}/{job_id:path}", delete_scheduled_job, methods=post
+        ),
+        Route("/delete_retry_job/{retry_at:int}/{job_id:path}", delete_retry_job, methods=post),
         Route("/pause/{handler:path}", pause, methods=post),
         Route("/unpause/{handler:path}", unpause, methods=post),
     ]

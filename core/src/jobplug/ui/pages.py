@@ -201,5 +201,5 @@ def routes(templates: Jinja2Templates) -> list[Route]:
         Route("/ui/scheduled", pages.listing("scheduled")),
         Route("/ui/retry", pages.listing("retry")),
         Route("/ui/dead", pages.listing("dead")),
-        Route("/ui/job/{kind}/{at:int}/{job_id}", pages.job),
+        Route("/ui/job/{kind}/{at:int}/{job_id:path}", pages.job),
     ]
