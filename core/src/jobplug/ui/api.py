@@ -9,6 +9,7 @@ redirect back to that page instead, so the buttons work without any script.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -102,13 +103,15 @@ async def collect_stats(request: Request) -> dict[str, int | None]:
     async def busy(i: Inspector) -> int:
         return len(await i.busy())
 
-    return {
-        "queued": await state.optional(queued),
-        "busy": await state.optional(busy),
-        "scheduled": await state.optional(lambda i: total(i.scheduled)),
-        "retry": await state.optional(lambda i: total(i.retries)),
-        "dead": await state.optional(lambda i: total(i.dead)),
-    }
+    keys = ("queued", "busy", "scheduled", "retry", "dead")
+    values = await asyncio.gather(
+        state.optional(queued),
+        state.optional(busy),
+        state.optional(lambda i: total(i.scheduled)),
+        state.optional(lambda i: total(i.retries)),
+        state.optional(lambda i: total(i.dead)),
+    )
+    return dict(zip(keys, values, strict=True))
 
 
 async def stats(request: Request) -> Response:

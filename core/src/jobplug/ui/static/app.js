@@ -79,6 +79,8 @@
       await refreshCounts();
       const table = document.querySelector("table[data-source]");
       if (table) await refreshQueues(table);
+      const empty = document.querySelector("[data-empty-source]");
+      if (empty && (await getJSON(empty.dataset.emptySource)).length) window.location.reload();
       document.body.classList.remove("stale");
     } catch (err) {
       document.body.classList.add("stale"); // shown as a hint; the next tick tries again
