@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 import time
 from typing import Any
 
 import pytest
-from jobplug import Broker
+from jobplug import Broker, Job, Worker
 
 JOB_KEYS = {"name", "id", "t", "args"}
 POOL_KEYS = {
@@ -224,3 +227,45 @@ async def test_actions_refuse_get(
     async with make_client(backend) as client:
         assert (await client.get(path)).status_code == 405
         assert (await client.get("/dead_jobs")).json()["count"] == 1
+
+
+async def test_a_running_worker_shows_in_pools_and_busy_workers(
+    backend: Broker, make_client: Any
+) -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow(args: dict[str, Any]) -> None:
+        started.set()
+        await release.wait()
+
+    worker = Worker(backend, concurrency=2, load_plugins=False, grace=5, fetch_timeout=0.2)
+    worker.register("slow", slow)
+    await worker.start()
+    try:
+        await worker.perform(Job("slow", {"who": "<b>ann</b>"}))
+        await asyncio.wait_for(started.wait(), 10)
+        async with make_client(backend) as client:
+            if backend.in_process:  # one process: nothing to list across processes
+                assert (await client.get("/busy_workers")).json() is None
+                assert (await client.get("/worker_pools")).json() == []
+                return
+            deadline = time.monotonic() + 10
+            while not (busy := (await client.get("/busy_workers")).json()):
+                assert time.monotonic() < deadline, "the busy worker never showed"
+                await asyncio.sleep(0.05)
+            (entry,) = busy
+            assert set(entry) == BUSY_KEYS
+            assert entry["job_name"] == "slow" and entry["is_busy"] is True
+            assert entry["args_json"] == '{"who":"<b>ann</b>"}'
+            assert abs(entry["started_at"] - time.time()) < 60
+            pools = (await client.get("/worker_pools")).json()
+            mine = [p for p in pools if entry["worker_id"] in p["worker_ids"]]
+            assert len(mine) == 1
+            assert mine[0]["host"] == socket.gethostname() and mine[0]["pid"] == os.getpid()
+            assert mine[0]["concurrency"] == 2 and mine[0]["job_names"] == ["slow"]
+            page = (await client.get("/ui/processes")).text
+            assert "&lt;b&gt;ann&lt;/b&gt;" in page and socket.gethostname() in page
+    finally:
+        release.set()
+        await worker.stop()

@@ -53,8 +53,8 @@ def busy_json(worker: BusyWorker) -> dict[str, Any]:
         "started_at": epoch(worker.started_at),
         # gocraft's observer writes "" for empty args, else the args' JSON text
         "args_json": json.dumps(args, separators=(",", ":"), ensure_ascii=False) if args else "",
-        "checkin": "",
-        "checkin_at": 0,
+        "checkin": str(worker.job.meta.get("checkin") or ""),
+        "checkin_at": int(worker.job.meta.get("checkin_at") or 0),
     }
 
 
