@@ -184,13 +184,19 @@ async def test_a_backend_without_inspect(make_client: Any) -> None:
         assert (await client.get("/stats")).status_code == 501
 
 
-async def test_backend_failure_is_shown_redacted(make_client: Any) -> None:
+async def test_backend_failure_is_shown_redacted_and_logged(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     async with make_client(_broker_with(_Broken)) as client:
         page = await client.get("/ui/queues")
         assert "Could not read queues: backend unreachable at redis://***@db:6379" in page.text
         api = await client.get("/queues")
         assert api.status_code == 500
         assert api.json() == {"error": "backend unreachable at redis://***@db:6379"}
+    logged = [r.getMessage() for r in caplog.records if r.name == "jobplug.ui"]
+    assert (
+        logged == ["dashboard: the backend failed: backend unreachable at redis://***@db:6379"] * 2
+    )
 
 
 class _Busy(MemoryInspector):

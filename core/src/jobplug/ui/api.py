@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,8 @@ from jobplug.inspect import Inspector, Page
 from jobplug.ui import shapes
 from jobplug.ui.state import ui_state
 
+log = logging.getLogger("jobplug.ui")
+
 
 class GocraftJSON(Response):
     """Tab-indented JSON, as gocraft's ``json.MarshalIndent(v, "", "\\t")``."""
@@ -35,10 +38,12 @@ class GocraftJSON(Response):
 
 
 def error_status(exc: JobplugError) -> int:
+    """404 for a missing job, 501 for what the backend cannot do, else 500 (logged)."""
     if isinstance(exc, JobNotFoundError):
         return 404
     if isinstance(exc, CapabilityNotSupported):
         return 501
+    log.warning("dashboard: the backend failed: %s", exc)
     return 500
 
 

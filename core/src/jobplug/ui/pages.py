@@ -6,6 +6,7 @@ the page, never as an error page; a backend failure renders its (redacted) messa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
 from jobplug.ui.api import collect_stats, page_number
 from jobplug.ui.shapes import epoch
 from jobplug.ui.state import ui_state
+
+log = logging.getLogger("jobplug.ui")
 
 #: Outcome flags a form's redirect carries -> what the page says. Fixed texts only: nothing
 #: from the query string is ever shown.
@@ -66,6 +69,7 @@ async def load(request: Request, action: Callable[[Inspector], Awaitable[Any]]) 
     except CapabilityNotSupported as exc:
         return Section(unsupported=str(exc))
     except JobplugError as exc:
+        log.warning("dashboard: the backend failed: %s", exc)
         return Section(error=str(exc))
 
 
