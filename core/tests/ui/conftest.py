@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from jobplug import Broker, ConsumerConfig, HandlerSpec, Job
 from jobplug.errors import UnknownSchemeError
 from jobplug.job import utcnow

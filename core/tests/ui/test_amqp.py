@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from jobplug import Broker, Job
 from jobplug.errors import UnknownSchemeError
 from jobplug.registry import broker_class, broker_from_url

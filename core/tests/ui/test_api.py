@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+
 from jobplug import Broker, Job, Worker
 
 JOB_KEYS = {"name", "id", "t", "args"}

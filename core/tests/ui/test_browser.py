@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import pytest
 import uvicorn
+
 from jobplug import Broker, Job
 from jobplug.registry import broker_from_url
 from jobplug.ui import create_app

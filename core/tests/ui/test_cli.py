@@ -10,6 +10,7 @@ import time
 
 import httpx
 from click.testing import CliRunner
+
 from jobplug.cli import cli
 
 RUN = [sys.executable, "-c", "from jobplug.cli import main; main()"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from jobplug.ui.formatting import absolute, duration, iso, number, relative, short_json, short_text
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

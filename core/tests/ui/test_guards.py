@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import pytest
+
 from jobplug import Broker
 from jobplug.errors import ConfigurationError
 from jobplug.ui.security import parse_auth

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from jobplug import Broker, Job
 from jobplug.errors import BrokerError, CapabilityNotSupported
 from jobplug.inspect import BusyWorker, Inspector, Page, PoolInfo
