@@ -7,6 +7,7 @@ same test runs on every adapter that declares ``inspect``.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +45,9 @@ async def fetch_n(broker: Broker, n: int) -> list[Any]:
     return got
 
 
+_subscribed: weakref.WeakKeyDictionary[Broker, set[str]] = weakref.WeakKeyDictionary()
+
+
 async def fill(
     broker: Broker,
     handler: str = "send_email",
@@ -57,7 +61,14 @@ async def fill(
 ) -> Filled:
     """Subscribe as a consumer of ``handler`` and leave jobs in every state asked for."""
     await broker.connect()
-    await broker.subscribe(ConsumerConfig({handler: HandlerSpec(handler)}, concurrency=4))
+    # a second fill on the same broker consumes the handlers of both
+    handlers = _subscribed.setdefault(broker, set())
+    if handlers and handler not in handlers:
+        await broker.unsubscribe()
+    if handler not in handlers:
+        handlers.add(handler)
+        specs = {name: HandlerSpec(name) for name in sorted(handlers)}
+        await broker.subscribe(ConsumerConfig(specs, concurrency=4))
     made = Filled(broker, handler, [], [], [], [])
 
     def job(i: int, kind: str) -> Job:
@@ -86,7 +97,7 @@ async def fill(
     return made
 
 
-async def _drop_redis_namespace(url: str, namespace: str) -> None:
+async def drop_redis_namespace(url: str, namespace: str) -> None:
     import redis.asyncio as aioredis  # the Redis adapter's own driver
 
     client = aioredis.from_url(url)
@@ -118,7 +129,7 @@ async def backend(request: pytest.FixtureRequest, namespace: str) -> AsyncIterat
     finally:
         await broker.unsubscribe()
         await broker.close()
-        await _drop_redis_namespace(f"{server}/0", namespace)
+        await drop_redis_namespace(f"{server}/0", namespace)
 
 
 def client_for(broker: Broker, **options: Any) -> httpx.AsyncClient:
@@ -143,3 +154,9 @@ def fill_backend() -> Any:
 def make_client() -> Any:
     """:func:`client_for`: an httpx client talking to the app in-process."""
     return client_for
+
+
+@pytest.fixture
+def drop_redis() -> Any:
+    """:func:`drop_redis_namespace`: delete every key of a test's Redis namespace."""
+    return drop_redis_namespace

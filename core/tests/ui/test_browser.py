@@ -22,7 +22,8 @@ import pytest
 import uvicorn
 
 from jobplug import Broker, Job
-from jobplug.registry import broker_from_url
+from jobplug.errors import UnknownSchemeError
+from jobplug.registry import broker_class, broker_from_url
 from jobplug.ui import create_app
 
 T = TypeVar("T")
@@ -88,13 +89,29 @@ class ServerThread:
         self.sock.close()
 
 
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    broker = broker_from_url(f"memory://ui-browser-{uuid.uuid4().hex[:8]}")
-    running = ServerThread(broker)
+@pytest.fixture(params=["memory", "redis"])
+def server(
+    request: pytest.FixtureRequest, namespace: str, drop_redis: Any
+) -> Iterator[ServerThread]:
+    """The dashboard over a named in-process broker, or over Redis in its own namespace."""
+    if request.param == "memory":
+        url = f"memory://ui-browser-{uuid.uuid4().hex[:8]}"
+    else:
+        try:
+            broker_class("redis://")
+        except UnknownSchemeError:
+            pytest.skip("the Redis adapter is not installed")
+        url = f"{request.getfixturevalue('redis_server')}/0?namespace={namespace}"
+    running = ServerThread(broker_from_url(url))
     running.start()
-    yield running
-    running.stop()
+    try:
+        yield running
+    finally:
+        running.call(running.broker.unsubscribe())
+        if request.param == "redis":
+            running.call(running.broker.close())
+            running.call(drop_redis(url.split("?")[0], namespace))
+        running.stop()
 
 
 def test_dashboard_in_chromium(server: ServerThread, fill_backend: Any, tmp_path: Path) -> None:
