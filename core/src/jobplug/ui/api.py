@@ -1,0 +1,225 @@
+"""The JSON API: gocraft/work's web UI endpoints and shapes, plus pause/unpause and stats.
+
+Reads are ``GET``; every change is ``POST`` (see :mod:`jobplug.ui.security` for the CSRF
+policy). Success is ``{"status": "ok"}``; an error is ``{"error": "..."}`` with 404 for a
+job that is not there, 501 for what the backend cannot do, 500 for a backend failure.
+A POST carrying ``?next=/ui/...`` comes from a dashboard form: it answers with a 303
+redirect back to that page instead, so the buttons work without any script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from jobplug.errors import CapabilityNotSupported, JobNotFoundError, JobplugError
+from jobplug.inspect import Inspector, Page
+from jobplug.ui import shapes
+from jobplug.ui.state import ui_state
+
+log = logging.getLogger("jobplug.ui")
+
+
+class GocraftJSON(Response):
+    """Tab-indented JSON, as gocraft's ``json.MarshalIndent(v, "", "\\t")``."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, indent="\t", ensure_ascii=False).encode()
+
+
+def error_status(exc: JobplugError) -> int:
+    """404 for a missing job, 501 for what the backend cannot do, else 500 (logged)."""
+    if isinstance(exc, JobNotFoundError):
+        return 404
+    if isinstance(exc, CapabilityNotSupported):
+        return 501
+    log.warning("dashboard: the backend failed: %s", exc)
+    return 500
+
+
+def page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+async def _read(request: Request, action: Callable[[Inspector], Awaitable[Any]]) -> Response:
+    try:
+        return GocraftJSON(await ui_state(request).run(action))
+    except JobplugError as exc:
+        return GocraftJSON({"error": str(exc)}, status_code=error_status(exc))
+
+
+async def queues(request: Request) -> Response:
+    async def run(i: Inspector) -> Any:
+        return [shapes.queue_json(q) for q in await i.queues()]
+
+    return await _read(request, run)
+
+
+async def worker_pools(request: Request) -> Response:
+    async def run(i: Inspector) -> Any:
+        return [shapes.pool_json(p) for p in await i.pools()]
+
+    return await _read(request, run)
+
+
+async def busy_workers(request: Request) -> Response:
+    async def run(i: Inspector) -> Any:
+        return shapes.busy_list_json(await i.busy())
+
+    return await _read(request, run)
+
+
+def _listing(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        page = page_number(request)
+
+        async def run(i: Inspector) -> Any:
+            method = {"scheduled": i.scheduled, "retry": i.retries, "dead": i.dead}[kind]
+            return shapes.page_json(kind, await method(page))
+
+        return await _read(request, run)
+
+    return endpoint
+
+
+async def collect_stats(request: Request) -> dict[str, int | None]:
+    """Counts of each listing; None where the backend cannot tell."""
+    state = ui_state(request)
+
+    async def total(method: Callable[[int], Awaitable[Page]]) -> int:
+        return (await method(1)).total
+
+    async def queued(i: Inspector) -> int:
+        return sum(q.count for q in await i.queues())
+
+    async def busy(i: Inspector) -> int:
+        return len(await i.busy())
+
+    keys = ("queued", "busy", "scheduled", "retry", "dead")
+    values = await asyncio.gather(
+        state.optional(queued),
+        state.optional(busy),
+        state.optional(lambda i: total(i.scheduled)),
+        state.optional(lambda i: total(i.retries)),
+        state.optional(lambda i: total(i.dead)),
+    )
+    return dict(zip(keys, values, strict=True))
+
+
+async def stats(request: Request) -> Response:
+    """Counts for the dashboard's auto-refresh; null where the backend cannot tell."""
+    try:
+        await ui_state(request).inspector()
+        return GocraftJSON(await collect_stats(request))
+    except JobplugError as exc:
+        return GocraftJSON({"error": str(exc)}, status_code=error_status(exc))
+
+
+# -- actions -----------------------------------------------------------------------------
+def _at(request: Request, name: str) -> datetime:
+    return datetime.fromtimestamp(int(request.path_params[name]), timezone.utc)
+
+
+def _safe_next(request: Request) -> str | None:
+    """Where a dashboard form wants to land: only a path of this dashboard (no open redirect)."""
+    target = request.query_params.get("next")
+    if target and target.startswith("/ui/") and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+async def _act(
+    request: Request, name: str, action: Callable[[Inspector], Awaitable[int | None]]
+) -> Response:
+    target = _safe_next(request)
+    try:
+        count = await ui_state(request).run(action)
+    except JobplugError as exc:
+        if target is not None:
+            failed = {404: "not_found", 501: "unsupported"}.get(error_status(exc), "error")
+            return _back(target, f"failed={failed}")
+        return GocraftJSON({"error": str(exc)}, status_code=error_status(exc))
+    if target is not None:
+        return _back(target, f"done={name}")
+    body: dict[str, Any] = {"status": "ok"}
+    if count is not None:
+        body["count"] = count
+    return GocraftJSON(body)
+
+
+def _back(target: str, flag: str) -> Response:
+    return RedirectResponse(f"{target}{'&' if '?' in target else '?'}{flag}", status_code=303)
+
+
+async def retry_dead_job(request: Request) -> Response:
+    at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    return await _act(request, "retried", lambda i: i.retry_dead(job_id, at))
+
+
+async def delete_dead_job(request: Request) -> Response:
+    at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    return await _act(request, "deleted", lambda i: i.delete_dead(job_id, at))
+
+
+async def retry_all_dead_jobs(request: Request) -> Response:
+    return await _act(request, "retried_all", lambda i: i.retry_all_dead())
+
+
+async def delete_all_dead_jobs(request: Request) -> Response:
+    return await _act(request, "deleted_all", lambda i: i.delete_all_dead())
+
+
+async def delete_scheduled_job(request: Request) -> Response:
+    at, job_id = _at(request, "run_at"), request.path_params["job_id"]
+    return await _act(request, "deleted", lambda i: i.delete_scheduled(job_id, at))
+
+
+async def delete_retry_job(request: Request) -> Response:
+    at, job_id = _at(request, "retry_at"), request.path_params["job_id"]
+    return await _act(request, "deleted", lambda i: i.delete_retry(job_id, at))
+
+
+async def pause(request: Request) -> Response:
+    handler = request.path_params["handler"]
+    return await _act(request, "paused", lambda i: i.pause(handler))
+
+
+async def unpause(request: Request) -> Response:
+    handler = request.path_params["handler"]
+    return await _act(request, "unpaused", lambda i: i.unpause(handler))
+
+
+def routes() -> list[Route]:
+    post = ["POST"]
+    return [
+        Route("/queues", queues),
+        Route("/worker_pools", worker_pools),
+        Route("/busy_workers", busy_workers),
+        Route("/scheduled_jobs", _listing("scheduled")),
+        Route("/retry_jobs", _listing("retry")),
+        Route("/dead_jobs", _listing("dead")),
+        Route("/stats", stats),
+        Route("/retry_dead_job/{died_at:int}/{job_id:path}", retry_dead_job, methods=post),
+        Route("/delete_dead_job/{died_at:int}/{job_id:path}", delete_dead_job, methods=post),
+        Route("/retry_all_dead_jobs", retry_all_dead_jobs, methods=post),
+        Route("/delete_all_dead_jobs", delete_all_dead_jobs, methods=post),
+        Route(
+            "/delete_scheduled_job/{run_at:int}/{job_id:path}", delete_scheduled_job, methods=post
+        ),
+        Route("/delete_retry_job/{retry_at:int}/{job_id:path}", delete_retry_job, methods=post),
+        Route("/pause/{handler:path}", pause, methods=post),
+        Route("/unpause/{handler:path}", unpause, methods=post),
+    ]
