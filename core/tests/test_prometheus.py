@@ -139,3 +139,13 @@ def test_serve_on_a_busy_port_is_a_clear_error(registry: CollectorRegistry) -> N
         port = busy.getsockname()[1]
         with pytest.raises(ConfigurationError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
             serve(port, "127.0.0.1", registry)
+
+
+async def test_inline_workers_get_no_queue_poller(registry: CollectorRegistry) -> None:
+    worker = Worker(MemoryBroker("memory://?mode=inline"), load_plugins=False)
+    plugin = install(worker, registry, queue_interval=0.01)
+    worker.register("x", lambda args: None)
+    async with worker:
+        await worker.perform(Job("x"))
+        assert plugin._pollers == {}
+    assert registry.get_sample_value("jobplug_jobs_succeeded_total", {"handler": "x"}) == 1

@@ -33,6 +33,7 @@ from jobplug.broker import Capability
 from jobplug.errors import ConfigurationError, JobplugError
 from jobplug.hookspecs import hookimpl
 from jobplug.job import Job
+from jobplug.worker import State
 
 try:
     import prometheus_client as prom
@@ -162,8 +163,9 @@ class PrometheusMetrics:
     # -- queue gauges ----------------------------------------------------------------
     @hookimpl
     def jobplug_worker_started(self, worker: Worker) -> None:
-        if self.queue_interval <= 0 or not worker.broker.supports(Capability.INSPECT):
-            return
+        broker = worker.broker
+        if self.queue_interval <= 0 or broker.inline or not broker.supports(Capability.INSPECT):
+            return  # (inline workers never consume, so no stop hook would end a poller)
         self._pollers[id(worker)] = asyncio.get_running_loop().create_task(
             self._poll(worker), name="jobplug-prometheus-queues"
         )
@@ -175,7 +177,7 @@ class PrometheusMetrics:
             poller.cancel()
 
     async def _poll(self, worker: Worker) -> None:
-        while True:
+        while worker.state is State.RUNNING:
             try:
                 await self.refresh_queues(worker)
             except JobplugError as exc:  # the broker may be down for a while: keep trying
