@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobplug import ConfigurationError, Job, Worker
-from jobplug.ext.prometheus import MetricsServer, PrometheusMetrics, install, serve
+from jobplug.ext.prometheus import MetricsServer, PrometheusMetrics, enable, install, serve
 from jobplug_memory import MemoryBroker
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -149,3 +149,17 @@ async def test_inline_workers_get_no_queue_poller(registry: CollectorRegistry) -
         await worker.perform(Job("x"))
         assert plugin._pollers == {}
     assert registry.get_sample_value("jobplug_jobs_succeeded_total", {"handler": "x"}) == 1
+
+
+async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
+    worker = Worker(MemoryBroker(), load_plugins=False, fetch_timeout=0.05)
+    worker.register("x", lambda args: None)
+    server = enable(worker, 0, "127.0.0.1", registry)
+    try:
+        await worker.perform(Job("x"))
+        async with worker:
+            await worker.broker.join(timeout=5)  # type: ignore[attr-defined]
+        got = await scrape(server)
+    finally:
+        server.close()
+    assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1

@@ -246,3 +246,16 @@ def install(
     plugin = PrometheusMetrics(registry, queue_interval=queue_interval)
     worker.plugin_manager.register(plugin)
     return plugin
+
+
+def enable(
+    worker: Worker,
+    port: int,
+    addr: str = "0.0.0.0",
+    registry: prom.CollectorRegistry | None = None,
+) -> MetricsServer:
+    """Metrics for ``worker``, served on ``addr:port``: what ``--metrics-port`` does."""
+    server = serve(port, addr, registry)
+    install(worker, registry)
+    log.info("metrics on %s", server.url)
+    return server
