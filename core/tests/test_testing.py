@@ -141,6 +141,22 @@ async def test_drain_on_a_started_worker_waits_for_the_broker() -> None:
             await jobs.drain()
 
 
+async def test_drain_on_a_producer_waits_for_the_worker_sharing_its_broker() -> None:
+    broker = MemoryBroker()
+    producer = Worker(broker, load_plugins=False)
+    consumer = Worker(broker, load_plugins=False, fetch_timeout=0.05)
+    consumer.register("job", lambda args: None)
+    with JobTester(producer) as produced, JobTester(consumer) as consumed:
+        async with consumer:
+            await producer.perform(Job("job"))
+            assert await produced.drain(timeout=5) == 0  # the consumer ran it
+            consumed.assert_performed("job")
+            await producer.perform(Job("job"))  # and it still consumes afterwards
+            await produced.drain(timeout=5)
+            consumed.assert_performed("job", times=2)
+        produced.assert_enqueued("job", times=2)
+
+
 async def test_detached_tester_records_nothing(jobplug_worker: Worker) -> None:
     jobplug_worker.register("x", lambda args: None)
     tester = JobTester(jobplug_worker)

@@ -214,8 +214,8 @@ class JobTester:
         """Run pending jobs until none is left; return how many ran here.
 
         * Inline mode (``memory://?mode=inline``): nothing to do, ``perform`` ran them.
-        * A started worker: wait until its broker is empty (needs ``join()``, as
-          ``memory://`` has).
+        * A started worker, or a producer whose in-process broker a started worker
+          consumes: wait until the broker is empty (needs ``join()``, as ``memory://``).
         * A worker that is not started: run the jobs one by one in this task, including
           jobs that handlers enqueue meanwhile; with ``include_scheduled`` also wait for
           delayed jobs and retries to come due (needs ``pending()``, as ``memory://``).
@@ -225,7 +225,10 @@ class JobTester:
         worker, broker = self.worker, self.worker.broker
         if broker.inline:
             return 0
-        if worker.state is State.RUNNING:
+        # A producer sharing an in-process broker with a started worker (memory://NAME):
+        # that worker runs the jobs; subscribing here would take its place.
+        consumed_elsewhere = broker.in_process and getattr(broker, "config", None) is not None
+        if worker.state is State.RUNNING or consumed_elsewhere:
             join = _broker_method(broker, "join")
             await join(timeout=timeout, include_scheduled=include_scheduled)
             return 0
