@@ -163,3 +163,46 @@ async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
     finally:
         server.close()
     assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1
+
+
+async def test_queue_gauges_on_redis(
+    registry: CollectorRegistry, server: MetricsServer, redis_server: str, namespace: str
+) -> None:
+    from jobplug.registry import installed_adapters
+
+    if "redis" not in installed_adapters():
+        pytest.skip("the redis adapter (jobplug-redis) is not installed")
+    worker = Worker(url=f"{redis_server}/0?namespace={namespace}", load_plugins=False)
+    plugin = install(worker, registry, queue_interval=0)
+    ran: list[int] = []
+    worker.register("held", lambda args: ran.append(args["n"]))
+    try:
+        await worker.perform_many([Job("held", {"n": n}) for n in range(3)])
+        await worker.broker.pause("held")
+        async with worker:
+            await plugin.refresh_queues(worker)
+            assert sample(await scrape(server), "jobplug_queue_depth", handler="held") == 3
+            await worker.broker.unpause("held")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while len(ran) < 3:
+                assert loop.time() < deadline, f"ran only {ran}"
+                await asyncio.sleep(0.01)
+            await plugin.refresh_queues(worker)
+            got = await scrape(server)
+        assert sample(got, "jobplug_queue_depth", handler="held") == 0
+        assert sample(got, "jobplug_jobs_succeeded_total", handler="held") == 3
+    finally:
+        await _delete_namespace(redis_server, namespace)
+
+
+async def _delete_namespace(redis_url: str, namespace: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
