@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from jobplug import BrokerConnectionError, Job, Worker
+from jobplug import BrokerConnectionError, Job, Worker, WorkerStateError
 from jobplug.asgi import WORKER_OFF_ENV, lifespan
 from jobplug.testing import JobTester
 from jobplug.worker import State
@@ -155,6 +155,16 @@ async def test_wrapped_app_lifespan_runs_inside_and_merges_state() -> None:
     assert log == ["at-startup"]
     assert seen == [State.RUNNING, State.RUNNING]  # the app's own shutdown ran first
     assert worker.state is State.STOPPED
+
+
+async def test_a_worker_object_runs_once() -> None:
+    worker = greeter(MemoryBroker(), [])
+    app = make_app(lifespan=lifespan(worker))
+    async with client(app):
+        pass
+    with pytest.raises(WorkerStateError, match="give lifespan\\(\\) a function"):
+        async with client(app):
+            pass
 
 
 class _Unreachable(MemoryBroker):

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from jobplug.errors import WorkerStateError
 from jobplug.urls import parse_bool
 from jobplug.worker import State, Worker
 
@@ -53,6 +54,11 @@ async def run_worker(
     :param grace: seconds running jobs get to finish at shutdown; default ``worker.grace``.
     """
     off = parse_bool(os.environ.get(WORKER_OFF_ENV)) if worker_off is None else worker_off
+    if worker.state is not State.NEW:
+        raise WorkerStateError(
+            f"the worker is {worker.state.value}: a worker runs once; to start an "
+            "application again (tests do), give lifespan() a function returning a fresh one"
+        )
     try:
         if off:
             if worker.broker.in_process and not worker.broker.inline:
