@@ -75,8 +75,7 @@ async def run_worker(
     try:
         yield worker
     finally:
-        if worker.state is not State.STOPPED:
-            await worker.stop(grace)
+        await worker.stop(grace)  # a no-op if the application stopped it already
 
 
 def lifespan(
