@@ -165,10 +165,6 @@ async def test_jobs_without_a_usable_context_start_a_new_trace(
 async def test_trace_propagates_across_a_redis_round_trip(
     tracing: Tracing, redis_server: str, namespace: str
 ) -> None:
-    from jobplug.registry import installed_adapters
-
-    if "redis" not in installed_adapters():
-        pytest.skip("the redis adapter (jobplug-redis) is not installed")
     url = f"{redis_server}/0?namespace={namespace}"
     producer = Worker(url=url, load_plugins=False, plugins=[tracing.plugin()])
     consumer = Worker(url=url, load_plugins=False, plugins=[tracing.plugin()], fetch_timeout=0.1)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 import signup_app
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -100,10 +99,6 @@ async def test_producer_only_app_and_a_separate_worker_on_shared_memory() -> Non
 async def test_producer_only_app_and_a_separate_worker_on_redis(
     redis_server: str, namespace: str
 ) -> None:
-    from jobplug.registry import installed_adapters
-
-    if "redis" not in installed_adapters():
-        pytest.skip("the redis adapter (jobplug-redis) is not installed")
     url = f"{redis_server}/0?namespace={namespace}"
     made = Made(url)
     consumer = build_worker(url)
