@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,6 +179,10 @@ async def test_trace_propagates_across_a_redis_round_trip(
     try:
         with tracing.tracer.start_as_current_span("POST /signup"):
             await producer.perform(Job("send_email", {"to": "a@example.com"}))
+        stored = await _raw_jobs(redis_server, f"{namespace}:jobs:send_email")
+        assert len(stored) == 1  # gocraft's job JSON, plus one extra field
+        assert {"name", "id", "t", "args", META_KEY} == set(stored[0])
+        assert stored[0][META_KEY]["traceparent"].startswith("00-")
         async with consumer:
             await asyncio.wait_for(ran.wait(), 10)
     finally:
@@ -189,6 +194,16 @@ async def test_trace_propagates_across_a_redis_round_trip(
     assert_child(publish, request)
     assert_child(process, publish)
     assert_child(smtp, process)
+
+
+async def _raw_jobs(redis_url: str, key: str) -> list[dict[str, Any]]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return [json.loads(raw) for raw in await client.lrange(key, 0, -1)]
+    finally:
+        await client.aclose()
 
 
 async def _delete_namespace(redis_url: str, namespace: str) -> None:
