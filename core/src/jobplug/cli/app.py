@@ -5,10 +5,9 @@ for it."""
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -61,14 +60,19 @@ def _unavailable(name: str, reason: str) -> click.Command:
     show_default="INFO",
     help="Logging level.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=lambda: os.environ.get("JOBPLUG_LOG_FORMAT", "text"),
+    show_default="text",
+    help="Log lines as text or as JSON objects (passwords are redacted in both).",
+)
 @click.version_option(package_name="jobplug-core")
-def cli(log_level: str) -> None:
+def cli(log_level: str, log_format: Literal["text", "json"]) -> None:
     """jobplug: background jobs with pluggable backends."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from jobplug.logs import configure
+
+    configure(log_level, log_format, sys.stderr)
 
 
 def main(argv: Any = None) -> None:

@@ -1,0 +1,166 @@
+"""Structured logging: JSON lines with job fields, redaction, and ``--log-format``."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobplug import Job, Worker
+from jobplug.logs import JsonFormatter, formatter, job_fields
+from jobplug_memory import MemoryBroker
+
+SECRET_URL = "redis://app:s3cret@db.internal:6379/0"
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """The ``jobplug`` loggers' records, as JSON lines, in a buffer."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("jobplug")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield buffer
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def parse(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+async def test_each_job_outcome_is_one_json_line_with_fields(json_lines: io.StringIO) -> None:
+    broker = MemoryBroker()
+    worker = Worker(broker, load_plugins=False, fetch_timeout=0.05)
+    worker.register("ok", lambda args: None)
+
+    def broken(args: dict[str, Any]) -> None:
+        raise RuntimeError("no route to host")
+
+    worker.register("broken", broken, max_fails=2, backoff=lambda job: 0.01)
+    ok, bad = Job("ok"), Job("broken")
+    await worker.perform_many([ok, bad])
+    async with worker:
+        await broker.join(timeout=5, include_scheduled=True)
+
+    lines = [line for line in parse(json_lines) if "event" in line]
+    by_event = {(line["event"], line["handler"]): line for line in lines}
+    assert len(lines) == 3, lines
+    done = by_event["succeeded", "ok"]
+    assert done["level"] == "INFO" and done["logger"] == "jobplug.worker"
+    assert done["job_id"] == ok.id and isinstance(done["duration"], float)
+    failed = by_event["failed", "broken"]
+    assert failed["level"] == "INFO" and failed["job_id"] == bad.id and failed["fails"] == 1
+    assert failed["error"] == "RuntimeError: no route to host" and "retry_at" in failed
+    dead = by_event["dead", "broken"]
+    assert dead["level"] == "WARNING" and dead["fails"] == 2
+    assert dead["error"] == "RuntimeError: no route to host"
+
+
+def test_job_fields_ignore_other_messages() -> None:
+    assert job_fields("worker started on memory:// handlers=a") == {}
+    assert job_fields("job discarded x id=abc duration=0.5000s") == {
+        "event": "discarded",
+        "handler": "x",
+        "job_id": "abc",
+        "duration": 0.5,
+    }
+    fields = job_fields("job dead x id=abc fails=4 error=ValueError: a=b fails=9\nline 2")
+    assert fields["fails"] == 4 and fields["error"] == "ValueError: a=b fails=9\nline 2"
+
+
+def record(message: str, *args: Any, **extra: Any) -> logging.LogRecord:
+    rec = logging.LogRecord("app", logging.ERROR, __file__, 1, message, args, None)
+    rec.__dict__.update(extra)
+    return rec
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_passwords_are_redacted_everywhere(fmt: Any) -> None:
+    try:
+        raise ConnectionError(f"cannot reach {SECRET_URL}")
+    except ConnectionError:
+        rec = record("connecting to %s", SECRET_URL, target=SECRET_URL)
+        rec.exc_info = sys.exc_info()
+    out = formatter(fmt).format(rec)
+    assert "s3cret" not in out
+    assert "redis://app:***@db.internal:6379/0" in out
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["target"] == "redis://app:***@db.internal:6379/0"
+        assert "ConnectionError" in data["exc"]
+
+
+def test_extras_and_a_job_become_fields() -> None:
+    job = Job("send_email")
+    data = json.loads(JsonFormatter().format(record("sending", job=job, attempt=2)))
+    assert data["handler"] == "send_email" and data["job_id"] == job.id
+    assert data["attempt"] == 2 and data["message"] == "sending"
+    with pytest.raises(ValueError, match="text, json"):
+        formatter("xml")  # type: ignore[arg-type]
+
+
+APP = f"""
+import asyncio, logging, os, signal
+import jobplug
+
+logging.getLogger("app").info("connecting to {SECRET_URL}")
+worker = jobplug.Worker(url="memory://")
+
+@worker.handler("ping")
+async def ping(args):
+    asyncio.get_running_loop().call_later(0.01, os.kill, os.getpid(), signal.SIGTERM)
+
+class EnqueueOnStart:
+    @jobplug.hookimpl
+    def jobplug_worker_started(self, worker):
+        asyncio.get_running_loop().create_task(worker.perform(jobplug.Job("ping")))
+
+worker.plugin_manager.register(EnqueueOnStart())
+"""
+
+
+def run_cli(tmp_path: Path, *options: str, env: dict[str, str] | None = None) -> str:
+    (tmp_path / "logapp.py").write_text(textwrap.dedent(APP))
+    command = [sys.executable, "-m", "jobplug", *options, "worker", "logapp:worker"]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "s3cret" not in done.stderr
+    return done.stderr
+
+
+def test_cli_log_format_json(tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in run_cli(tmp_path, "--log-format", "json").splitlines()]
+    messages = [line["message"] for line in lines]
+    assert "connecting to redis://app:***@db.internal:6379/0" in messages
+    job = next(line for line in lines if line.get("event") == "succeeded")
+    assert job["handler"] == "ping" and len(job["job_id"]) == 24 and job["duration"] >= 0
+    assert any(m.startswith("worker started") for m in messages)
+    assert any(m.startswith("worker stopped") for m in messages)
+
+
+def test_cli_log_format_from_the_environment_and_text_default(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, env={"JOBPLUG_LOG_FORMAT": "json"})
+    assert all(line.startswith("{") for line in out.splitlines())
+    out = run_cli(tmp_path, env={"JOBPLUG_LOG_FORMAT": "text"})
+    assert "INFO jobplug.worker: job succeeded ping id=" in out
+    assert "connecting to redis://app:***@db.internal:6379/0" in out
