@@ -27,6 +27,11 @@ class Harness:
         return self.setup.url
 
     @property
+    def wait(self) -> float:
+        """Seconds any single expected event may take (the adapter's setup says)."""
+        return self.setup.wait
+
+    @property
     def adapter_name(self) -> str:
         return self.broker_class.__name__
 

@@ -6,6 +6,8 @@ and, if there was any, prints the capability x result table at the end of the se
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -49,12 +51,25 @@ class Collector:
             result.reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.results:
+        path = terminalreporter.config.getoption("jobplug_contract_json", None)
+        if path:
+            with open(path, "w", encoding="utf-8") as out:
+                json.dump([asdict(r) for r in self.results.values()], out, indent=1)
+        if not self.results or terminalreporter.config.getoption("jobplug_contract_json", None):
             return
         terminalreporter.section("jobplug contract: capability x result")
         text = to_text(summarize(self.results.values()), color=terminalreporter.hasmarkup)
         for line in text.rstrip("\n").splitlines():
             terminalreporter.write_line(line)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--jobplug-contract-json",
+        metavar="PATH",
+        default=None,
+        help="write the jobplug contract results to PATH as JSON (used by jobplug certify)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

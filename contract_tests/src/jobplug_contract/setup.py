@@ -35,6 +35,7 @@ class AdapterSetup:
     :param late_bound: seconds a delayed job may run after its time (never before it).
     :param redelivery_timeout: seconds the adapter may take to hand out again a job whose
         worker process was killed (kill -9) mid-job.
+    :param wait: seconds the suite waits for any single expected event before failing.
     :param isolated: whether the backend holds only this test's jobs (bulk actions such as
         ``delete_all_dead`` are tested only then).
     """
@@ -46,6 +47,7 @@ class AdapterSetup:
     cleanup: Callable[[], Awaitable[None]] | None = None
     late_bound: float = 3.0
     redelivery_timeout: float = 30.0
+    wait: float = 15.0
     isolated: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 

@@ -9,7 +9,7 @@ from jobplug import Capability, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 
 class ControlContract:
@@ -26,15 +26,15 @@ class ControlContract:
         assert await worker.perform_unique(Job(name, {"token": "k2"}), key=keyed) is False
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 3, WAIT, "the three unique jobs"
+                lambda: len(h.recorder.finished(name)) == 3, h.wait, "the three unique jobs"
             )
 
             async def enqueued_again() -> bool:
                 return await worker.perform_unique(Job(name, {"token": "a"}))
 
-            await poll(enqueued_again, WAIT, "the unique key to be free once the job ran")
+            await poll(enqueued_again, h.wait, "the unique key to be free once the job ran")
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 4, WAIT, "the re-enqueued unique job"
+                lambda: len(h.recorder.finished(name)) == 4, h.wait, "the re-enqueued unique job"
             )
         assert sorted(h.recorder.tokens(name)) == ["a", "a", "b", "k1"]
 
@@ -52,12 +52,12 @@ class ControlContract:
             for i in range(3):
                 await worker.perform(Job(busy, {"token": i}))
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(busy)) == 3, WAIT, "the unpaused handler's jobs"
+                lambda: len(h.recorder.finished(busy)) == 3, h.wait, "the unpaused handler's jobs"
             )
             assert not h.recorder.of(paused), "a paused handler's job ran"
             await control.unpause(paused)
             await h.recorder.wait(
-                lambda: bool(h.recorder.finished(paused)), WAIT, "the job after unpause"
+                lambda: bool(h.recorder.finished(paused)), h.wait, "the job after unpause"
             )
 
     @contract(Capability.MAX_CONCURRENCY)
@@ -79,7 +79,7 @@ class ControlContract:
             worker.register(name, capped, max_concurrency=2)
             await worker.start()
         await workers[0].perform_many([Job(name, {"token": i}) for i in range(12)])
-        await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 12, WAIT, "12 jobs")
+        await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 12, h.wait, "12 jobs")
         assert peak <= 2, f"{peak} jobs ran at once with max_concurrency=2"
 
     @contract(Capability.PRIORITY)
@@ -91,7 +91,7 @@ class ControlContract:
         await worker.perform_many([Job(low, {"token": i}) for i in range(30)])
         await worker.perform_many([Job(high, {"token": i}) for i in range(30)])
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.runs) >= 20, WAIT, "20 jobs")
+            await h.recorder.wait(lambda: len(h.recorder.runs) >= 20, h.wait, "20 jobs")
         first = [r.handler for r in h.recorder.runs[:20]]
         assert first.count(high) >= 15, f"only {first.count(high)} of the first 20 were high"
 

@@ -16,7 +16,7 @@ from jobplug import Capability, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 
 def spawn_worker(h: Harness, handler: str, marker: Path, errors: Path) -> subprocess.Popen[bytes]:
@@ -107,7 +107,7 @@ class DeliveryContract:
         await first.perform_many([Job(name, {"token": i}) for i in range(count // 2, count)])
         await h.recorder.wait(
             lambda: len({r.args["token"] for r in h.recorder.finished(name)}) == count,
-            WAIT * 2,
+            h.wait * 2,
             f"{count} jobs over two workers",
         )
         await first.stop()
@@ -126,14 +126,14 @@ class DeliveryContract:
         await worker.perform(Job(other, {"token": "other"}))
         await worker.perform(Job(mine, {"token": "mine"}))
         async with worker:
-            await h.recorder.wait(lambda: bool(h.recorder.finished(mine)), WAIT, "own job")
+            await h.recorder.wait(lambda: bool(h.recorder.finished(mine)), h.wait, "own job")
         assert not h.recorder.of(other), "ran a job of a handler it did not register"
         assert not h.recorder.dead, "a job of another handler was dead-lettered"
         helper = h.worker("other")
         helper.register(other, noop)
         async with helper:
             await h.recorder.wait(
-                lambda: bool(h.recorder.finished(other)), WAIT, "the other handler's job, kept"
+                lambda: bool(h.recorder.finished(other)), h.wait, "the other handler's job, kept"
             )
 
     @contract()
@@ -151,5 +151,5 @@ class DeliveryContract:
         worker.register(name, noop)
         async with worker:
             await h.recorder.wait(
-                lambda: sorted(h.recorder.tokens(name)) == [0, 1, 2], WAIT, "the three jobs"
+                lambda: sorted(h.recorder.tokens(name)) == [0, 1, 2], h.wait, "the three jobs"
             )

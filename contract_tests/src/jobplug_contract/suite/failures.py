@@ -9,7 +9,7 @@ from typing import Any
 from jobplug import Capability, Discard, Job, Retry
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 EARLY_SLACK = 0.01
 
@@ -41,7 +41,7 @@ class FailuresContract:
         async with worker:
             await h.recorder.wait(
                 lambda: [r.outcome for r in h.recorder.finished(name)] == ["error", "error", "ok"],
-                WAIT,
+                h.wait,
                 "two failures then a success",
             )
         runs = h.recorder.of(name)
@@ -62,7 +62,7 @@ class FailuresContract:
         job = Job(name, {"token": "doomed"})
         await worker.perform(job)
         async with worker:
-            await h.recorder.wait(lambda: bool(h.recorder.dead), WAIT, "the job to go dead")
+            await h.recorder.wait(lambda: bool(h.recorder.dead), h.wait, "the job to go dead")
         assert len(h.recorder.of(name)) == 3, "max_fails=3 means exactly three runs"
         dead = h.recorder.dead[0]
         assert (dead.job_id, dead.fails) == (job.id, 3)
@@ -82,7 +82,7 @@ class FailuresContract:
         async with worker:
             await h.recorder.wait(
                 lambda: [r.outcome for r in h.recorder.finished(name)] == ["error", "ok"],
-                WAIT,
+                h.wait,
                 "a Retry then a success",
             )
         assert [r.fails for r in h.recorder.of(name)] == [0, 1]
@@ -100,7 +100,7 @@ class FailuresContract:
         await worker.perform(Job(name, {"token": "discard"}))
         await worker.perform(Job(name, {"token": "after"}))
         async with worker:
-            await h.recorder.wait(lambda: "after" in h.recorder.tokens(name), WAIT, "a later job")
+            await h.recorder.wait(lambda: "after" in h.recorder.tokens(name), h.wait, "a later job")
         assert h.recorder.tokens(name).count("discard") == 1, "a discarded job ran again"
         assert not h.recorder.dead, "a discarded job must not go dead"
 
@@ -118,7 +118,7 @@ class FailuresContract:
         await worker.perform(job)
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 2, WAIT, "the retry after the backoff"
+                lambda: len(h.recorder.finished(name)) == 2, h.wait, "the retry after the backoff"
             )
         failed_at = h.recorder.failed_at[(job.id, 1)].timestamp()
         second = h.recorder.of(name)[1].started
@@ -140,7 +140,7 @@ class FailuresContract:
         job = Job(name)
         await worker.perform(job)
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 2, WAIT, "the retry")
+            await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 2, h.wait, "the retry")
         failed_at = h.recorder.failed_at[(job.id, 1)].timestamp()
         assert h.recorder.of(name)[1].started >= failed_at + 0.7 - EARLY_SLACK, "Retry(in_) ignored"
 

@@ -12,7 +12,7 @@ from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll
 from jobplug_contract.suite.failures import Boom, no_backoff
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 MAX_PAGES = 50
 
@@ -30,7 +30,7 @@ async def find(listing: Any, job_id: str) -> JobRecord | None:
     return None
 
 
-async def appears(listing: Any, job_id: str, what: str) -> JobRecord:
+async def appears(h: Harness, listing: Any, job_id: str, what: str) -> JobRecord:
     found: list[JobRecord] = []
 
     async def probe() -> bool:
@@ -39,7 +39,7 @@ async def appears(listing: Any, job_id: str, what: str) -> JobRecord:
             found.append(record)
         return record is not None
 
-    await poll(probe, WAIT, what)
+    await poll(probe, h.wait, what)
     return found[0]
 
 
@@ -60,7 +60,7 @@ class InspectContract:
             infos = {q.handler: q for q in await inspector.queues()}
             return name in infos and infos[name].count == 3 and infos[name].latency >= 0
 
-        await poll(counted, WAIT, f"queues() to show 3 jobs for {name}")
+        await poll(counted, h.wait, f"queues() to show 3 jobs for {name}")
         assert isinstance(await inspector.pools(), list)
         assert isinstance(await inspector.busy(), list)
 
@@ -71,7 +71,7 @@ class InspectContract:
         job = Job(name, {"token": "later"})
         await producer.perform_in(job, 3600)
         inspector = producer.broker.inspector()
-        record = await appears(inspector.scheduled, job.id, "the job in scheduled()")
+        record = await appears(h, inspector.scheduled, job.id, "the job in scheduled()")
         assert record.job.args == {"token": "later"}
         await inspector.delete_scheduled(job.id, record.at)
         assert await find(inspector.scheduled, job.id) is None
@@ -87,8 +87,8 @@ class InspectContract:
         await worker.perform(job)
         inspector = worker.broker.inspector()
         async with worker:
-            await h.recorder.wait(lambda: bool(h.recorder.finished(name)), WAIT, "the failure")
-            record = await appears(inspector.retries, job.id, "the job in retries()")
+            await h.recorder.wait(lambda: bool(h.recorder.finished(name)), h.wait, "the failure")
+            record = await appears(h, inspector.retries, job.id, "the job in retries()")
         assert record.job.fails == 1
         assert record.job.last_error is not None and "cannot do r" in record.job.last_error
         await inspector.delete_retry(job.id, record.at)
@@ -103,15 +103,15 @@ class InspectContract:
         await worker.perform_many([doomed, revived])
         inspector: Inspector = worker.broker.inspector()
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 2, WAIT, "two dead jobs")
-            record = await appears(inspector.dead, doomed.id, "the dead job in dead()")
+            await h.recorder.wait(lambda: len(h.recorder.dead) == 2, h.wait, "two dead jobs")
+            record = await appears(h, inspector.dead, doomed.id, "the dead job in dead()")
             assert record.job.last_error and "cannot do doomed" in record.job.last_error
-            again = await appears(inspector.dead, revived.id, "the other dead job")
+            again = await appears(h, inspector.dead, revived.id, "the other dead job")
             again.job.args["heal"] = True  # local copy only: retry_dead uses the stored job
             await inspector.retry_dead(revived.id, again.at)
             await h.recorder.wait(
                 lambda: h.recorder.tokens(name).count("revived") == 2,
-                WAIT,
+                h.wait,
                 "the retried dead job to run",
             )
             await inspector.delete_dead(doomed.id, record.at)
@@ -131,15 +131,15 @@ class InspectContract:
         await worker.perform_many([Job(name, {"token": i}) for i in range(3)])
         inspector = worker.broker.inspector()
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 3, WAIT, "three dead jobs")
+            await h.recorder.wait(lambda: len(h.recorder.dead) == 3, h.wait, "three dead jobs")
 
             async def all_dead() -> bool:
                 return (await inspector.dead()).total == 3
 
-            await poll(all_dead, WAIT, "dead() to list three jobs")
+            await poll(all_dead, h.wait, "dead() to list three jobs")
             assert await inspector.retry_all_dead() == 3
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 6, WAIT, "them to die again")
-            await poll(all_dead, WAIT, "dead() to list them again")
+            await h.recorder.wait(lambda: len(h.recorder.dead) == 6, h.wait, "them to die again")
+            await poll(all_dead, h.wait, "dead() to list them again")
             assert await inspector.delete_all_dead() == 3
             assert (await inspector.dead()).total == 0
 
@@ -155,9 +155,9 @@ class InspectContract:
             infos = {q.handler: q for q in await inspector.queues()}
             return name in infos and infos[name].paused is paused
 
-        await poll(lambda: shows(True), WAIT, "queues() to show the handler paused")
+        await poll(lambda: shows(True), h.wait, "queues() to show the handler paused")
         await inspector.unpause(name)
-        await poll(lambda: shows(False), WAIT, "queues() to show the handler unpaused")
+        await poll(lambda: shows(False), h.wait, "queues() to show the handler unpaused")
 
 
 __all__ = ["InspectContract", "no_backoff", "noop"]

@@ -13,8 +13,6 @@ from jobplug.worker import State
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 
-WAIT = 15.0
-
 
 async def noop(args: dict[str, Any]) -> None:
     return None
@@ -29,7 +27,7 @@ class LifecycleContract:
         async with worker:
             assert worker.state.value == State.RUNNING.value
             await worker.perform(Job(name, {"token": 1}))
-            await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 1, WAIT, "the job")
+            await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 1, h.wait, "the job")
         assert worker.state is State.STOPPED
 
     @contract()
@@ -44,7 +42,7 @@ class LifecycleContract:
         async with worker:
             await h.recorder.wait(
                 lambda: sorted(map(str, h.recorder.tokens(name))) == ["producer", "self"],
-                WAIT,
+                h.wait,
                 "both jobs performed before start",
             )
 
@@ -73,13 +71,13 @@ class LifecycleContract:
         worker.register(name, slow)
         await worker.start()
         await worker.perform(Job(name, {"token": "slow"}))
-        await asyncio.wait_for(entered.wait(), WAIT)
+        await asyncio.wait_for(entered.wait(), h.wait)
         stopping = asyncio.ensure_future(worker.stop())
         # stop() must still be waiting while the job runs: give it a few loop turns.
         await asyncio.sleep(0.2)
         assert not stopping.done(), "stop() returned while a job was still running"
         release.set()
-        await asyncio.wait_for(stopping, WAIT)
+        await asyncio.wait_for(stopping, h.wait)
         assert [r.outcome for r in h.recorder.of(name)] == ["ok"]
         # The finished job was acked before stop() returned: a new worker never sees it.
         second = h.worker("second", concurrency=1)
@@ -87,7 +85,9 @@ class LifecycleContract:
         second.register(sentinel, noop)
         async with second:
             await second.perform(Job(sentinel))
-            await h.recorder.wait(lambda: len(h.recorder.finished(sentinel)) == 1, WAIT, "sentinel")
+            await h.recorder.wait(
+                lambda: len(h.recorder.finished(sentinel)) == 1, h.wait, "sentinel"
+            )
         assert len(h.recorder.of(name)) == 1, "a job finished before stop() ran again"
 
     @contract()
@@ -104,14 +104,14 @@ class LifecycleContract:
         await first.start()
         job = Job(name, {"token": "stuck"})
         await first.perform(job)
-        await asyncio.wait_for(entered.wait(), WAIT)
+        await asyncio.wait_for(entered.wait(), h.wait)
         await asyncio.wait_for(first.stop(), 10)
         second = h.worker("second")
         second.register(name, noop)
         async with second:
             await h.recorder.wait(
                 lambda: any(r.worker == "second" for r in h.recorder.of(name)),
-                WAIT,
+                h.wait,
                 "the job put back at stop() to run again",
             )
         rerun = [r for r in h.recorder.of(name) if r.worker == "second"]

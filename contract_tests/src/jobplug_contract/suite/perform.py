@@ -12,7 +12,7 @@ import pytest
 from jobplug import Capability, InvalidArgsError, InvalidScheduleError, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 #: Clock slack allowed below a job's run time (float rounding, not scheduling).
 EARLY_SLACK = 0.01
@@ -65,7 +65,7 @@ class PerformContract:
             await worker.perform(jobs[label])
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) >= len(jobs), WAIT * 2, "every args case"
+                lambda: len(h.recorder.finished(name)) >= len(jobs), h.wait * 2, "every args case"
             )
         by_id = {r.job_id: r for r in h.recorder.of(name)}
         for label, job in jobs.items():
@@ -87,7 +87,7 @@ class PerformContract:
         await worker.perform(Job(name, {"token": "sentinel"}))
         async with worker:
             await h.recorder.wait(
-                lambda: "sentinel" in h.recorder.tokens(name), WAIT, "the sentinel job"
+                lambda: "sentinel" in h.recorder.tokens(name), h.wait, "the sentinel job"
             )
         assert h.recorder.tokens(name) == ["sentinel"], "a rejected batch was partly written"
 
@@ -104,7 +104,9 @@ class PerformContract:
         await worker.perform_at(Job(name, {"token": "past"}), yesterday)
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 3, WAIT, "jobs delayed by <= 0 to run now"
+                lambda: len(h.recorder.finished(name)) == 3,
+                h.wait,
+                "jobs delayed by <= 0 to run now",
             )
 
     @contract(Capability.DELAYED)

@@ -20,7 +20,7 @@ from jobplug.urls import scheme_of
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll
-from jobplug_contract.suite.lifecycle import WAIT, noop
+from jobplug_contract.suite.lifecycle import noop
 
 #: Seconds an adapter may spend finding out that its broker is unreachable.
 UNREACHABLE_BOUND = 30.0
@@ -68,7 +68,7 @@ class RobustnessContract:
         async with worker:
             await h.recorder.wait(
                 lambda: {"before", "after"} <= set(map(str, h.recorder.tokens(name))),
-                WAIT,
+                h.wait,
                 "the valid jobs around the malformed ones",
             )
             assert len(h.recorder.of(name)) == 2, "a malformed payload reached the handler"
@@ -80,7 +80,7 @@ class RobustnessContract:
                     reasons = [r.job.last_error for r in records]
                     return len(records) >= len(payloads) and all(reasons)
 
-                await poll(all_dead, WAIT, f"{len(payloads)} dead payloads, each with a reason")
+                await poll(all_dead, h.wait, f"{len(payloads)} dead payloads, each with a reason")
 
     @contract()
     async def test_unreachable_broker_raises_connection_error_without_password(
