@@ -78,10 +78,15 @@ def certify(url: str, keyword: str | None, tb: str, verbose: bool) -> None:
     console.print(LEGEND)
     bad = [row for rows in tables.values() for row in rows if row.verdict in (FAIL, UNTESTED)]
     if bad or returncode not in (0, 5):
-        names = ", ".join(
-            f"{row.area} ({', '.join(row.failures) or row.verdict.lower()})" for row in bad
-        )
-        click.echo(f"NOT CERTIFIED: {names or f'pytest exited with {returncode}'}", err=True)
+        click.echo("NOT CERTIFIED:", err=True)
+        for row in bad:
+            if row.failures:
+                for name in row.failures:
+                    click.echo(f"  {row.area}: {name} failed", err=True)
+            else:
+                click.echo(f"  {row.area}: declared but no test of it passed", err=True)
+        if not bad:
+            click.echo(f"  pytest exited with status {returncode}", err=True)
         sys.exit(1)
     click.echo(f"CERTIFIED: every declared capability of {safe} passes")
 

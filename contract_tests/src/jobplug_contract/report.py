@@ -92,8 +92,6 @@ def render(adapter: str, rows: list[Row]) -> Table:
     for row in rows:
         style = {FAIL: "bold red", UNTESTED: "yellow", PASS: "green"}.get(row.verdict, "dim")
         verdict = row.verdict
-        if row.failures:
-            verdict += ": " + ", ".join(row.failures)
         table.add_row(
             row.area,
             "yes" if row.declared else "no",
@@ -105,10 +103,17 @@ def render(adapter: str, rows: list[Row]) -> Table:
     return table
 
 
+def failure_lines(rows: list[Row]) -> list[str]:
+    """One line per failed test, ``area: test``, for the text under the table."""
+    return [f"  {row.area}: {name}" for row in rows for name in row.failures]
+
+
 def to_text(tables: dict[str, list[Row]], width: int = 120, color: bool = False) -> str:
     console = Console(width=width, record=True, force_terminal=color, no_color=not color)
     with console.capture() as capture:
         for adapter, rows in tables.items():
             console.print(render(adapter, rows))
+            for line in failure_lines(rows):
+                console.print(f"FAILED {line.strip()}", highlight=False)
         console.print(LEGEND)
     return capture.get()

@@ -26,7 +26,7 @@ class ControlContract:
         assert await worker.perform_unique(Job(name, {"token": "k2"}), key=keyed) is False
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 3, h.wait, "the three unique jobs"
+                lambda: len(h.recorder.finished(name)) >= 3, h.wait, "the three unique jobs"
             )
 
             async def enqueued_again() -> bool:
@@ -34,7 +34,7 @@ class ControlContract:
 
             await poll(enqueued_again, h.wait, "the unique key to be free once the job ran")
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 4, h.wait, "the re-enqueued unique job"
+                lambda: len(h.recorder.finished(name)) >= 4, h.wait, "the re-enqueued unique job"
             )
         assert sorted(h.recorder.tokens(name)) == ["a", "a", "b", "k1"]
 
@@ -52,7 +52,7 @@ class ControlContract:
             for i in range(3):
                 await worker.perform(Job(busy, {"token": i}))
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(busy)) == 3, h.wait, "the unpaused handler's jobs"
+                lambda: len(h.recorder.finished(busy)) >= 3, h.wait, "the unpaused handler's jobs"
             )
             assert not h.recorder.of(paused), "a paused handler's job ran"
             await control.unpause(paused)
@@ -79,7 +79,7 @@ class ControlContract:
             worker.register(name, capped, max_concurrency=2)
             await worker.start()
         await workers[0].perform_many([Job(name, {"token": i}) for i in range(12)])
-        await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 12, h.wait, "12 jobs")
+        await h.recorder.wait(lambda: len(h.recorder.finished(name)) >= 12, h.wait, "12 jobs")
         assert peak <= 2, f"{peak} jobs ran at once with max_concurrency=2"
 
     @contract(Capability.PRIORITY)

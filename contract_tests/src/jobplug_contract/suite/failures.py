@@ -40,11 +40,12 @@ class FailuresContract:
         await worker.perform(job)
         async with worker:
             await h.recorder.wait(
-                lambda: [r.outcome for r in h.recorder.finished(name)] == ["error", "error", "ok"],
+                lambda: "ok" in [r.outcome for r in h.recorder.finished(name)],
                 h.wait,
                 "two failures then a success",
             )
         runs = h.recorder.of(name)
+        assert [r.outcome for r in runs] == ["error", "error", "ok"]
         assert [r.fails for r in runs] == [0, 1, 2], "fails must count each failure"
         assert {r.job_id for r in runs} == {job.id}, "a retry must keep the job's id"
         assert all(r.args == {"token": "flaky", "n": [1, 2]} for r in runs), "args changed"
@@ -81,10 +82,11 @@ class FailuresContract:
         await worker.perform(Job(name, {"token": "r"}))
         async with worker:
             await h.recorder.wait(
-                lambda: [r.outcome for r in h.recorder.finished(name)] == ["error", "ok"],
+                lambda: "ok" in [r.outcome for r in h.recorder.finished(name)],
                 h.wait,
                 "a Retry then a success",
             )
+        assert [r.outcome for r in h.recorder.of(name)] == ["error", "ok"]
         assert [r.fails for r in h.recorder.of(name)] == [0, 1]
 
     @contract()
@@ -118,7 +120,7 @@ class FailuresContract:
         await worker.perform(job)
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 2, h.wait, "the retry after the backoff"
+                lambda: len(h.recorder.finished(name)) >= 2, h.wait, "the retry after the backoff"
             )
         failed_at = h.recorder.failed_at[(job.id, 1)].timestamp()
         second = h.recorder.of(name)[1].started
@@ -140,7 +142,7 @@ class FailuresContract:
         job = Job(name)
         await worker.perform(job)
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.finished(name)) == 2, h.wait, "the retry")
+            await h.recorder.wait(lambda: len(h.recorder.finished(name)) >= 2, h.wait, "the retry")
         failed_at = h.recorder.failed_at[(job.id, 1)].timestamp()
         assert h.recorder.of(name)[1].started >= failed_at + 0.7 - EARLY_SLACK, "Retry(in_) ignored"
 

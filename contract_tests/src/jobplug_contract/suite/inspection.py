@@ -103,14 +103,14 @@ class InspectContract:
         await worker.perform_many([doomed, revived])
         inspector: Inspector = worker.broker.inspector()
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 2, h.wait, "two dead jobs")
+            await h.recorder.wait(lambda: len(h.recorder.dead) >= 2, h.wait, "two dead jobs")
             record = await appears(h, inspector.dead, doomed.id, "the dead job in dead()")
             assert record.job.last_error and "cannot do doomed" in record.job.last_error
             again = await appears(h, inspector.dead, revived.id, "the other dead job")
             again.job.args["heal"] = True  # local copy only: retry_dead uses the stored job
             await inspector.retry_dead(revived.id, again.at)
             await h.recorder.wait(
-                lambda: h.recorder.tokens(name).count("revived") == 2,
+                lambda: h.recorder.tokens(name).count("revived") >= 2,
                 h.wait,
                 "the retried dead job to run",
             )
@@ -131,14 +131,14 @@ class InspectContract:
         await worker.perform_many([Job(name, {"token": i}) for i in range(3)])
         inspector = worker.broker.inspector()
         async with worker:
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 3, h.wait, "three dead jobs")
+            await h.recorder.wait(lambda: len(h.recorder.dead) >= 3, h.wait, "three dead jobs")
 
             async def all_dead() -> bool:
                 return (await inspector.dead()).total == 3
 
             await poll(all_dead, h.wait, "dead() to list three jobs")
             assert await inspector.retry_all_dead() == 3
-            await h.recorder.wait(lambda: len(h.recorder.dead) == 6, h.wait, "them to die again")
+            await h.recorder.wait(lambda: len(h.recorder.dead) >= 6, h.wait, "them to die again")
             await poll(all_dead, h.wait, "dead() to list them again")
             assert await inspector.delete_all_dead() == 3
             assert (await inspector.dead()).total == 0

@@ -104,7 +104,7 @@ class PerformContract:
         await worker.perform_at(Job(name, {"token": "past"}), yesterday)
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) == 3,
+                lambda: len(h.recorder.finished(name)) >= 3,
                 h.wait,
                 "jobs delayed by <= 0 to run now",
             )
@@ -127,7 +127,7 @@ class PerformContract:
             await worker.perform_in(Job(name, {"token": "td"}), timedelta(milliseconds=1500))
             window["td"] = (before + 1.5, time.time() + 1.5)
             await h.recorder.wait(
-                lambda: len(h.recorder.of(name)) == 3, 1.5 + bound + 5, "the delayed jobs"
+                lambda: len(h.recorder.of(name)) >= 3, 1.5 + bound + 5, "the delayed jobs"
             )
         for run in h.recorder.of(name):
             token = str(run.args["token"])
