@@ -82,6 +82,8 @@ class Harness:
                 await broker.close()
             except Exception as exc:
                 errors.append(exc)
+        if self.setup.cleanup_brokers is not None:
+            await self.setup.cleanup_brokers(list(self._brokers))
         if self.setup.cleanup is not None:
             await self.setup.cleanup()
         if errors:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -32,6 +32,8 @@ class AdapterSetup:
     :param unreachable_url: a URL of this adapter that cannot be reached, with a password
         in it when the scheme has passwords; ``None`` when the adapter has no endpoint.
     :param cleanup: called once after the test (delete the namespace, the file...).
+    :param cleanup_brokers: like ``cleanup``, given every broker the test built (closed
+        already): for backends whose names only the brokers know.
     :param late_bound: seconds a delayed job may run after its time (never before it).
     :param redelivery_timeout: seconds the adapter may take to hand out again a job whose
         worker process was killed (kill -9) mid-job.
@@ -45,6 +47,7 @@ class AdapterSetup:
     inject_raw: RawInjector | None = None
     unreachable_url: str | None = None
     cleanup: Callable[[], Awaitable[None]] | None = None
+    cleanup_brokers: Callable[[Sequence[Broker]], Awaitable[None]] | None = None
     late_bound: float = 3.0
     redelivery_timeout: float = 30.0
     wait: float = 15.0
@@ -75,4 +78,8 @@ def setup_for_url(url: str) -> AdapterSetup:
             return factory(url)
     if scheme == "memory":
         return memory_setup(url)
+    from jobplug_contract.setups import BUILTIN
+
+    if scheme in BUILTIN:
+        return BUILTIN[scheme](url)
     return AdapterSetup(url=url, isolated=False)
