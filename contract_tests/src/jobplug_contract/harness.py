@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from jobplug import Broker, Capability, Worker
+from jobplug import Broker, Capability, Inspector, Worker
 from jobplug.registry import broker_class
 from jobplug_contract.recorder import Recorder
 from jobplug_contract.setup import AdapterSetup
@@ -47,6 +47,10 @@ class Harness:
         broker = self.broker_class.from_url(url or self.url)
         self._brokers.append(broker)
         return broker
+
+    def inspector(self) -> Inspector:
+        """An inspector on a broker of its own, as an operator's tool would have."""
+        return self.broker().inspector()
 
     def worker(self, label: str = "w", url: str | None = None, **options: Any) -> Worker:
         """A worker with its own broker instance, recorded by :attr:`recorder`.

@@ -36,7 +36,10 @@ class ControlContract:
             await h.recorder.wait(
                 lambda: len(h.recorder.finished(name)) >= 4, h.wait, "the re-enqueued unique job"
             )
-        assert sorted(h.recorder.tokens(name)) == ["a", "a", "b", "k1"]
+        tokens = sorted(h.recorder.tokens(name))
+        # With a key, either args may be the ones that run: gocraft/work's unique-by-key
+        # updates the pending job's args, the memory broker keeps the first ones.
+        assert tokens in (["a", "a", "b", "k1"], ["a", "a", "b", "k2"]), tokens
 
     @contract(Capability.PAUSE)
     async def test_paused_handler_waits_until_unpaused(self, h: Harness) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -32,6 +31,7 @@ def edge_args() -> dict[str, dict[str, Any]]:
         "large": {"blob": "0123456789abcdé🎉" * 32768},  # ~ 640 KB of UTF-8
         "numbers": {
             "int53": 2**53,
+            "int53_plus_1": 2**53 + 1,  # not representable as a double
             "neg53": -(2**53),
             "int64": 2**63 - 1,
             "neg64": -(2**63),
@@ -47,9 +47,37 @@ def edge_args() -> dict[str, dict[str, Any]]:
     }
 
 
-def canonical(value: Any) -> str:
-    """JSON that distinguishes 1 from 1.0 and -0.0 from 0.0 (== would not)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+def difference(expected: Any, got: Any, path: str = "args") -> str | None:
+    """Where ``got`` differs from ``expected`` as a JSON value, or None.
+
+    Numbers compare by exact value, as JSON numbers do (``1`` and ``1.0`` are one number;
+    an integer that went through a float and lost digits is caught); booleans are not
+    numbers; strings, keys and nesting must match exactly.
+    """
+    if isinstance(expected, bool) or isinstance(got, bool):
+        same = type(expected) is type(got) and expected == got
+        return None if same else f"{path}: {got!r} != {expected!r}"
+    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
+        return None if expected == got else f"{path}: {got!r} != {expected!r}"
+    if isinstance(expected, dict) and isinstance(got, dict):
+        if set(expected) != set(got):
+            return f"{path}: keys {sorted(got)[:5]} != {sorted(expected)[:5]}"
+        for key in expected:
+            found = difference(expected[key], got[key], f"{path}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(got, list):
+        if len(expected) != len(got):
+            return f"{path}: {len(got)} items != {len(expected)}"
+        for index, (a, b) in enumerate(zip(expected, got, strict=True)):
+            found = difference(a, b, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if type(expected) is not type(got) or expected != got:
+        return f"{path}: {str(got)[:60]!r} != {str(expected)[:60]!r}"
+    return None
 
 
 class PerformContract:
@@ -71,7 +99,8 @@ class PerformContract:
         for label, job in jobs.items():
             assert job.id in by_id, f"job {label!r} ran under another id"
             got = by_id[job.id]
-            assert canonical(got.args) == canonical(cases[label]), f"args {label!r} changed"
+            changed = difference(cases[label], got.args)
+            assert changed is None, f"args {label!r} changed: {changed}"
 
     @contract()
     async def test_invalid_args_are_rejected_before_anything_is_written(self, h: Harness) -> None:

@@ -73,7 +73,7 @@ class RobustnessContract:
             )
             assert len(h.recorder.of(name)) == 2, "a malformed payload reached the handler"
             if h.declares(Capability.INSPECT) and h.declares(Capability.DEAD_LETTER):
-                inspector = worker.broker.inspector()
+                inspector = h.inspector()
 
                 async def all_dead() -> bool:
                     records = (await inspector.dead()).items
