@@ -86,8 +86,8 @@ def _gated(result: Result, declared: bool) -> bool:
 
 def render(adapter: str, rows: list[Row]) -> Table:
     table = Table(title=f"jobplug contract: {adapter}", title_justify="left")
-    for column in ("capability", "declared", "passed", "failed", "skipped", "result"):
-        numeric = column in {"passed", "failed", "skipped"}
+    for column in ("capability", "declared", "pass", "fail", "skip", "result"):
+        numeric = column in {"pass", "fail", "skip"}
         table.add_column(column, justify="right" if numeric else "left")
     for row in rows:
         style = {FAIL: "bold red", UNTESTED: "yellow", PASS: "green"}.get(row.verdict, "dim")
