@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from jobplug import Capability, Delivery, Job
+from jobplug import BrokerConnectionError, Capability, Delivery, Job
 from jobplug.job import Args
 from jobplug_contract import AdapterSetup, unique_name
 from jobplug_memory import MemoryBroker
@@ -55,6 +55,15 @@ class LeaksDriverError(SqliteBroker):
         await super().connect()
 
 
+class LeaksPassword(MemoryBroker):
+    """Says which URL it could not reach, password and all."""
+
+    async def connect(self) -> None:
+        if "unreachable" in self.url:
+            raise BrokerConnectionError(f"cannot reach {self.url}")
+        await super().connect()
+
+
 class DeliversTwice(MemoryBroker):
     """Hands every job out twice."""
 
@@ -89,11 +98,17 @@ def sqlite(cls: type[SqliteBroker]) -> Callable[[Path], AdapterSetup]:
     return build
 
 
+def leaky(tmp_path: Path) -> AdapterSetup:
+    setup = memory(LeaksPassword)(tmp_path)
+    return replace(setup, unreachable_url="memory://user:s3cret-pw@unreachable/")
+
+
 SETUPS: dict[str, Callable[[Path], AdapterSetup]] = {
     "acks_before_running": sqlite(AcksBeforeRunning),
     "runs_delayed_now": memory(RunsDelayedNow),
     "drops_failed_jobs": memory(DropsFailedJobs),
     "leaks_driver_error": sqlite(LeaksDriverError),
+    "leaks_password": leaky,
     "delivers_twice": memory(DeliversTwice),
     "hides_unique": memory(HidesUnique),
 }

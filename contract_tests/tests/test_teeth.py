@@ -51,6 +51,10 @@ CASES: dict[str, tuple[set[str], set[str]]] = {
         {"test_unreachable_broker_raises_connection_error_without_password"},
         {"test_job_survives_worker_killed_mid_job", "test_args_round_trip_exactly"},
     ),
+    "leaks_password": (
+        {"test_unreachable_broker_raises_connection_error_without_password"},
+        {"test_args_round_trip_exactly"},
+    ),
     "delivers_twice": (
         {"test_two_workers_never_run_one_job_twice"},
         {"test_perform_after_stop_is_an_error", "test_paused_handler_waits_until_unpaused"},

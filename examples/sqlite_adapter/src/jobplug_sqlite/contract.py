@@ -22,6 +22,7 @@ LEASE = 1.0
 def contract_setup(url: str) -> AdapterSetup:
     """A fresh database file for one test, derived from ``url`` (its directory and name)."""
     base = Path(database_path(url)).absolute()
+    base.parent.mkdir(parents=True, exist_ok=True)
     path = base.with_name(f"{base.stem}-{unique_name('t')}{base.suffix or '.db'}")
     query = urlsplit(url).query
     options = query if "lease=" in query else f"lease={LEASE}" + (f"&{query}" if query else "")
