@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from jobplug import Capability
 from jobplug_contract.harness import Harness
+from jobplug_contract.report import CORE
 from jobplug_contract.setup import AdapterSetup
 
-#: The name used in reports for tests of the core contract (no optional capability).
-CORE = "core"
-MARKER = "jobplug_contract"
 #: Default hard limit for one contract test, in seconds.
 TEST_TIMEOUT = 60.0
 
-C = TypeVar("C")
 TestBody = Callable[[Any, Harness], Awaitable[None]]
 
 
