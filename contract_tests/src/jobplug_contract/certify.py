@@ -76,6 +76,10 @@ def certify(url: str, keyword: str | None, tb: str, verbose: bool) -> None:
     for adapter, rows in tables.items():
         console.print(render(adapter, rows))
     console.print(LEGEND)
+    for rows in tables.values():
+        for row in rows:
+            for name, reason in row.skips:
+                console.print(f"skipped {row.area}: {name} ({reason})", highlight=False)
     bad = [row for rows in tables.values() for row in rows if row.verdict in (FAIL, UNTESTED)]
     if bad or returncode not in (0, 5):
         click.echo("NOT CERTIFIED:", err=True)

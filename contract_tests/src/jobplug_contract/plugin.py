@@ -48,7 +48,8 @@ class Collector:
         elif report.skipped and result.outcome != "failed":
             result.outcome = "skipped"
             longrepr: Any = report.longrepr
-            result.reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+            reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+            result.reason = reason.removeprefix("Skipped: ")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         path = terminalreporter.config.getoption("jobplug_contract_json", None)

@@ -40,6 +40,7 @@ class Row:
     failed: int = 0
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
+    skips: list[tuple[str, str]] = field(default_factory=list)  # (test, reason)
 
     @property
     def verdict(self) -> str:
@@ -72,6 +73,7 @@ def summarize(results: Iterable[Result]) -> dict[str, list[Row]]:
                 row.failures.append(r.nodeid.rpartition("::")[2])
             elif r.outcome == "skipped":
                 row.skipped += 1
+                row.skips.append((r.nodeid.rpartition("::")[2], r.reason))
             else:
                 row.passed += 1
         tables[adapter] = list(rows.values())
