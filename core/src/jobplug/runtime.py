@@ -87,7 +87,7 @@ class Consumer:
         self._acks_closing = True
         self._ack_ready.set()
         if self._flusher is not None:
-            await asyncio.wait({self._flusher}, timeout=_ACK_DRAIN)
+            await asyncio.wait({self._flusher}, timeout=0 if force.is_set() else _ACK_DRAIN)
             await _cancel(self._flusher)
         await self.flush()
         await self._guard("unsubscribe", self.broker.unsubscribe())
