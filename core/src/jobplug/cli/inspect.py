@@ -1,0 +1,382 @@
+"""``jobplug inspect``, ``retry-dead``, ``pause`` and ``unpause``: look at and steer a backend.
+
+Built only on :class:`jobplug.inspect.Inspector`, so they work on every adapter that declares
+the ``inspect`` capability. Each command opens the broker for ``--url`` (default
+``$WORKER_URL``, else ``memory://``), does one thing, and closes it; any failure is one
+line on stderr with the password redacted, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jobplug.broker import Broker
+from jobplug.cli.common import clean_errors, parse_duration
+from jobplug.errors import BrokerConnectionError, InvalidScheduleError
+from jobplug.inspect import BusyWorker, Inspector, Page, PoolInfo, QueueInfo
+from jobplug.registry import broker_from_url, resolve_url
+from jobplug.urls import redact
+
+T = TypeVar("T")
+
+_url_option = click.option("--url", help="Backend URL (default: $WORKER_URL, else memory://).")
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON, not a table.")
+_timeout_option = click.option(
+    "--timeout", default="10s", show_default=True, help="Give up after this long (5s, 1m)."
+)
+_page_option = click.option(
+    "--page", default=1, show_default=True, type=click.IntRange(min=1), help="Page (20 jobs each)."
+)
+
+
+def with_broker(
+    url: str | None, action: Callable[[Broker], Awaitable[T]], timeout: float | None = 10.0
+) -> T:
+    """Open the broker for ``url`` (see :func:`~jobplug.registry.resolve_url`), await
+    ``action(broker)``, close the broker, and return the result.
+
+    jobplug errors, a connection failure and a timeout become a one-line
+    :class:`click.ClickException` with the password redacted.
+    """
+    resolved = resolve_url(url)
+
+    async def run() -> T:
+        broker = broker_from_url(resolved)
+        try:
+            await broker.connect()
+            result = await action(broker)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error is the one to show
+                await broker.close()
+            raise
+        await broker.close()
+        return result
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(run(), timeout)
+
+    with clean_errors():
+        try:
+            return asyncio.run(bounded())
+        except asyncio.TimeoutError:
+            raise BrokerConnectionError(
+                f"no answer from {redact(resolved)} within {timeout:g}s"
+            ) from None
+        except OSError as exc:  # an adapter that let a socket error through
+            raise BrokerConnectionError(f"cannot reach {redact(resolved)}: {exc}") from None
+
+
+def _with_inspector(
+    url: str | None, timeout: str, action: Callable[[Inspector], Awaitable[T]]
+) -> T:
+    async def run(broker: Broker) -> T:
+        return await action(broker.inspector())
+
+    return with_broker(url, run, parse_duration(timeout))
+
+
+# -- inspect -------------------------------------------------------------------------------
+
+
+@click.group()
+def inspect() -> None:
+    """Show queues, worker pools, busy workers and scheduled, retry or dead jobs."""
+
+
+@inspect.command()
+@_url_option
+@_json_option
+@_timeout_option
+def queues(url: str | None, as_json: bool, timeout: str) -> None:
+    """Queues with their ready-job counts and latency."""
+    rows = _with_inspector(url, timeout, lambda i: i.queues())
+    if as_json:
+        _print_json([_queue_json(q) for q in rows])
+        return
+    table = _table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
+    for q in rows:
+        latency = _span(q.latency) if q.count else "-"
+        table.add_row(q.handler, str(q.count), latency, "paused" if q.paused else "")
+    _print_table(table, rows, "no queues")
+
+
+@inspect.command()
+@_url_option
+@_json_option
+@_timeout_option
+def pools(url: str | None, as_json: bool, timeout: str) -> None:
+    """Live worker pools (processes) and their heartbeats."""
+    rows = _with_inspector(url, timeout, lambda i: i.pools())
+    if as_json:
+        _print_json([_pool_json(p) for p in rows])
+        return
+    now = _now()
+    table = _table(
+        "Worker pools",
+        "Pool",
+        "Host",
+        ("PID", "right"),
+        ("Concurrency", "right"),
+        "Handlers",
+        ("Started", "right"),
+        ("Heartbeat", "right"),
+    )
+    for p in rows:
+        table.add_row(
+            p.pool_id,
+            p.host,
+            str(p.pid),
+            str(p.concurrency),
+            ", ".join(p.handlers),
+            _relative(p.started_at, now),
+            _relative(p.heartbeat_at, now),
+        )
+    _print_table(table, rows, "no worker pools")
+
+
+@inspect.command()
+@_url_option
+@_json_option
+@_timeout_option
+def busy(url: str | None, as_json: bool, timeout: str) -> None:
+    """Workers running a job right now."""
+    rows = _with_inspector(url, timeout, lambda i: i.busy())
+    if as_json:
+        _print_json([_busy_json(b) for b in rows])
+        return
+    now = _now()
+    table = _table("Busy workers", "Worker", "Pool", "Handler", "Job", "Args", ("Since", "right"))
+    for b in rows:
+        table.add_row(
+            b.worker_id,
+            b.pool_id,
+            b.job.handler,
+            b.job.id,
+            _short(json.dumps(b.job.args)),
+            _relative(b.started_at, now),
+        )
+    _print_table(table, rows, "no busy workers")
+
+
+def _page_command(
+    name: str, title: str, at_label: str, at_key: str, method: str, help: str
+) -> None:
+    @inspect.command(name, help=help)
+    @_page_option
+    @_url_option
+    @_json_option
+    @_timeout_option
+    def command(page: int, url: str | None, as_json: bool, timeout: str) -> None:
+        result: Page = _with_inspector(url, timeout, lambda i: getattr(i, method)(page))
+        if as_json:
+            _print_json(_page_json(result, at_key))
+            return
+        _print_page(result, title, at_label)
+
+
+_page_command(
+    "scheduled",
+    "Scheduled jobs",
+    "Run at",
+    "run_at",
+    "scheduled",
+    "Jobs waiting for their run time, soonest first, 20 per page.",
+)
+_page_command(
+    "retry",
+    "Retry jobs",
+    "Retry at",
+    "retry_at",
+    "retries",
+    "Failed jobs waiting to be retried, soonest first, 20 per page.",
+)
+_page_command(
+    "dead",
+    "Dead jobs",
+    "Died at",
+    "died_at",
+    "dead",
+    "Jobs that failed for good, most recent first, 20 per page.",
+)
+
+
+# -- control -------------------------------------------------------------------------------
+
+
+@click.command("retry-dead")
+@click.argument("job_id", required=False)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every dead job.")
+@click.option("--at", "died_at", help="When the job died (epoch seconds or ISO 8601 time).")
+@_url_option
+@_timeout_option
+def retry_dead(
+    job_id: str | None, retry_all: bool, died_at: str | None, url: str | None, timeout: str
+) -> None:
+    """Put the dead job JOB_ID (or, with --all, every dead job) back in its queue."""
+    if bool(job_id) == retry_all:
+        raise click.UsageError("give a dead job's ID or --all (not both)")
+    if retry_all:
+        count = _with_inspector(url, timeout, lambda i: i.retry_all_dead())
+        click.echo(f"retried {count} dead job{'' if count == 1 else 's'}")
+        return
+    assert job_id is not None
+    with clean_errors():
+        when = _parse_time(died_at) if died_at else None
+    _with_inspector(url, timeout, lambda i: i.retry_dead(job_id, when))
+    click.echo(f"retried dead job {job_id}")
+
+
+@click.command()
+@click.argument("handler")
+@_url_option
+@_timeout_option
+def pause(handler: str, url: str | None, timeout: str) -> None:
+    """Stop handing out HANDLER's jobs, in every worker, until unpause."""
+    _with_inspector(url, timeout, lambda i: i.pause(handler))
+    click.echo(f"paused {handler}")
+
+
+@click.command()
+@click.argument("handler")
+@_url_option
+@_timeout_option
+def unpause(handler: str, url: str | None, timeout: str) -> None:
+    """Let workers take HANDLER's jobs again."""
+    _with_inspector(url, timeout, lambda i: i.unpause(handler))
+    click.echo(f"unpaused {handler}")
+
+
+# -- formatting ----------------------------------------------------------------------------
+
+
+def _print_page(page: Page, title: str, at_label: str) -> None:
+    now = _now()
+    table = _table(title, at_label, "Handler", "Job", ("Fails", "right"), "Error", "Args")
+    for record in page.items:
+        job = record.job
+        table.add_row(
+            f"{_clock(record.at)} ({_relative(record.at, now)})",
+            job.handler,
+            job.id,
+            str(job.fails) if job.fails else "",
+            _short(job.last_error or ""),
+            _short(json.dumps(job.args)),
+        )
+    pages = max(1, math.ceil(page.total / page.page_size))
+    table.caption = (
+        f"page {page.page} of {pages} ({page.total} job{'' if page.total == 1 else 's'})"
+    )
+    if not page.total:
+        click.echo(f"no {title[0].lower()}{title[1:]}")
+    elif not page.items:
+        click.echo(f"page {page.page} is empty: {page.total} jobs fill {pages} page(s)")
+    else:
+        Console().print(table)
+
+
+def _table(title: str, *columns: str | tuple[str, str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        name, justify = column if isinstance(column, tuple) else (column, "left")
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def _print_table(table: Table, rows: Sequence[object], empty: str) -> None:
+    if rows:
+        Console().print(table)
+    else:
+        click.echo(empty)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _queue_json(q: QueueInfo) -> dict[str, Any]:
+    return {"handler": q.handler, "count": q.count, "latency": q.latency, "paused": q.paused}
+
+
+def _pool_json(p: PoolInfo) -> dict[str, Any]:
+    return {
+        "pool_id": p.pool_id,
+        "host": p.host,
+        "pid": p.pid,
+        "started_at": _epoch(p.started_at),
+        "heartbeat_at": _epoch(p.heartbeat_at),
+        "concurrency": p.concurrency,
+        "handlers": list(p.handlers),
+        "worker_ids": list(p.worker_ids),
+    }
+
+
+def _busy_json(b: BusyWorker) -> dict[str, Any]:
+    return {
+        "worker_id": b.worker_id,
+        "pool_id": b.pool_id,
+        "started_at": _epoch(b.started_at),
+        "job": b.job.to_dict(),
+    }
+
+
+def _page_json(page: Page, at_key: str) -> dict[str, Any]:
+    # each job as gocraft's client shows it: the score first, then the job's own fields
+    jobs = [{at_key: _epoch(r.at), **r.job.to_dict()} for r in page.items]
+    return {"page": page.page, "page_size": page.page_size, "total": page.total, "jobs": jobs}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _epoch(when: datetime) -> int:
+    return math.floor(when.timestamp())
+
+
+def _clock(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _span(seconds: float) -> str:
+    """``45s``, ``3m 20s``, ``2h 5m``, ``3d 4h``."""
+    s = int(seconds)
+    for unit, size, sub, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60)):
+        if s >= size:
+            rest = (s % size) // sub_size
+            return f"{s // size}{unit} {rest}{sub}" if rest else f"{s // size}{unit}"
+    if s >= 60:
+        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
+    return f"{s}s"
+
+
+def _relative(when: datetime, now: datetime) -> str:
+    delta = (now - when).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    return f"{_span(abs(delta))} ago" if delta > 0 else f"in {_span(-delta)}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _parse_time(text: str) -> datetime:
+    with contextlib.suppress(ValueError):
+        return datetime.fromtimestamp(float(text), timezone.utc)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidScheduleError(f"--at {text!r} is neither epoch seconds nor ISO 8601") from None
+    if when.tzinfo is None:
+        raise InvalidScheduleError(f"--at {text!r} has no UTC offset (add Z or +02:00)")
+    return when
