@@ -32,6 +32,8 @@ log = logging.getLogger("jobplug.worker")
 
 #: Pause between fetch attempts while the broker is unreachable (doubles up to the max).
 _RECONNECT_MIN, _RECONNECT_MAX = 0.05, 5.0
+#: Seconds stop() waits for an ack already sent to the broker before giving up on it.
+_ACK_DRAIN = 10.0
 
 
 class Consumer:
@@ -61,6 +63,7 @@ class Consumer:
         self._stopping = False
         self._interrupting: set[asyncio.Task[None]] = set()  # job tasks stop() cancels
         self.put_back = 0  # jobs still running when stop() ended, released to the broker
+        self._acks_closing = False
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -84,8 +87,12 @@ class Consumer:
         if interrupted:
             log.warning("grace period over: %d running job(s) put back", len(interrupted))
             await self._guard("release", self.broker.release(interrupted))
+        # Let the flusher finish the ack it may be awaiting: cancelling it there would drop
+        # that batch, and the broker would hand those finished jobs out again.
+        self._acks_closing = True
         self._ack_ready.set()
         if self._flusher is not None:
+            await asyncio.wait({self._flusher}, timeout=0 if force.is_set() else _ACK_DRAIN)
             await _cancel(self._flusher)
         await self.flush()
         await self._guard("unsubscribe", self.broker.unsubscribe())
@@ -232,7 +239,7 @@ class Consumer:
 
     # -- acks ------------------------------------------------------------------------
     async def _flush_acks(self) -> None:
-        while True:
+        while not self._acks_closing:
             await self._ack_ready.wait()
             self._ack_ready.clear()
             await self.flush()

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
+from jobplug import Broker, Capability, ConsumerConfig, Delivery, HandlerSpec, Job
 from jobplug.errors import ConfigurationError
 from jobplug.inspect import Inspector, JobRecord
 from jobplug.job import Args, utcnow
@@ -71,6 +71,9 @@ class MemoryBroker(Broker):
         self.running: dict[str, int] = {}
         self.unique: dict[str, str] = {}  # unique key -> job id
         self.config: ConsumerConfig | None = None
+        # A named broker is shared by every worker of the process that uses its URL, so it
+        # counts subscriptions: one worker stopping must not end another's.
+        self._subscriptions: list[tuple[ConsumerConfig, int]] = []
         self._seq = itertools.count()
         self._changed = asyncio.Event()
 
@@ -85,10 +88,8 @@ class MemoryBroker(Broker):
         return broker
 
     async def close(self) -> None:
-        # Nothing to release. Not even the subscription: a ``memory://NAME`` broker is shared
-        # by every Worker of the process, and a producer closing it must not stop the worker
-        # consuming from it (a consumer unsubscribes itself when it stops).
-        return None
+        """Nothing to release; subscriptions end with ``unsubscribe`` (the broker may be
+        shared by name, so a producer closing must not stop a worker's consumption)."""
 
     # -- producing -------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[Job], at: datetime | None = None) -> None:
@@ -115,10 +116,30 @@ class MemoryBroker(Broker):
 
     # -- consuming -------------------------------------------------------------------
     async def subscribe(self, config: ConsumerConfig) -> None:
-        self.config = config
+        for index, (known, count) in enumerate(self._subscriptions):
+            if known == config:  # inline mode subscribes again on every perform
+                self._subscriptions[index] = (known, count + 1)
+                break
+        else:
+            self._subscriptions.append((config, 1))
+        self._merge_subscriptions()
 
     async def unsubscribe(self) -> None:
-        self.config = None
+        if self._subscriptions:
+            config, count = self._subscriptions.pop()
+            if count > 1:
+                self._subscriptions.append((config, count - 1))
+        self._merge_subscriptions()
+
+    def _merge_subscriptions(self) -> None:
+        if not self._subscriptions:
+            self.config = None
+            return
+        handlers: dict[str, HandlerSpec] = {}
+        for config, _ in self._subscriptions:
+            handlers.update(config.handlers)
+        first = self._subscriptions[0][0]
+        self.config = ConsumerConfig(handlers, first.concurrency, first.periodic)
 
     async def fetch(self, max_jobs: int, timeout: float) -> list[Delivery]:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,2 @@
+"""The conformance suite: one mixin per part of the contract, aggregated in
+:class:`~jobplug_contract.AdapterContract`."""
