@@ -199,6 +199,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated libraries (default: all)")
     parser.add_argument("--broker", choices=("redis", "amqp", "both"), default="both")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per library run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per library; the best counts")
     parser.add_argument("--jobplug-concurrency", type=int, default=50)
     parser.add_argument("--redis-host", default="127.0.0.1")
     parser.add_argument("--redis-port", type=int, default=6379)
@@ -217,6 +218,7 @@ def main() -> None:
             if not args.no_install or not _python(lib).exists():
                 ensure_venv(lib, log)
     schemes = jobplug_schemes() if JOBPLUG in libs else set()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results: list[dict[str, Any]] = []
     for broker in brokers:
         for lib in libs:
@@ -227,10 +229,15 @@ def main() -> None:
                                 "error": f"jobplug {broker}:// adapter not installed"})  # fmt: skip
                 print(f"jobplug/{broker}: adapter not installed, skipped", file=sys.stderr)
                 continue
-            print(f"{lib.name}/{broker}: {args.jobs} jobs ...", file=sys.stderr, flush=True)
-            result = run_one(lib, broker, args)
-            print(f"  {json.dumps(result)}", file=sys.stderr, flush=True)
-            results.append(result)
+            tries = []
+            for i in range(args.repeat):
+                print(f"{lib.name}/{broker}: {args.jobs} jobs, run {i + 1}", file=sys.stderr)
+                tries.append(run_one(lib, broker, args))
+                print(f"  {json.dumps(tries[-1])}", file=sys.stderr, flush=True)
+            # the best run: on a shared machine, noise only ever slows a run down
+            best = max(tries, key=lambda r: r.get("drain_per_s") or 0)
+            best["drain_runs"] = [r.get("drain_per_s") for r in tries]
+            results.append(best)
     pins = {lib.name: versions(lib) for lib in libs}
     machine = {
         "cores": os.cpu_count(),
@@ -238,11 +245,12 @@ def main() -> None:
         "redis": redis_version(args.redis_host, args.redis_port),
         "rabbitmq": rabbitmq_version() if "amqp" in brokers else "not used",
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "load_before": load_before,
     }
     text = (
         f"{args.jobs:,} jobs per library; {machine['cores']} cores, Python {machine['python']}, "
-        f"Redis {machine['redis']}, RabbitMQ {machine['rabbitmq']}, {machine['date_utc']} UTC\n\n"
-        + table(results, pins)
+        f"Redis {machine['redis']}, RabbitMQ {machine['rabbitmq']}, {machine['date_utc']} UTC, "
+        f"best of {args.repeat}, load average {load_before} at start\n\n" + table(results, pins)
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "peers-latest.md").write_text(text + "\n")

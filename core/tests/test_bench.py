@@ -93,3 +93,11 @@ def test_redis_worker_process(redis_url: str) -> None:
     assert isinstance(data["drain_per_s"], float) and data["drain_per_s"] > 0
     assert data["latency_ms"]["samples"] == 10  # type: ignore[index]
     assert isinstance(data["worker_max_rss_mb"], float) and data["worker_max_rss_mb"] > 0
+
+
+def test_single_phase_can_be_skipped() -> None:
+    data = _bench("memory://", "--jobs", "120", "--single", "0", "--latency-jobs", "3")
+    assert data["single_jobs"] == 0
+    assert data["enqueue_single_per_s"] == 0.0
+    assert data["drain_jobs"] == 120
+    assert isinstance(data["drain_per_s"], float) and data["drain_per_s"] > 0

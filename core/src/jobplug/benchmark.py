@@ -47,6 +47,8 @@ class BenchConfig:
 
     url: str
     jobs: int = 10_000
+    #: jobs for the one-by-one phase; None: as many as ``jobs``, 0: skip it
+    single_jobs: int | None = None
     concurrency: int = 50
     payload: int = 0
     batch: int = 1_000
@@ -62,6 +64,7 @@ class BenchResult:
     adapter: str
     worker: str  # "subprocess" | "in-process"
     jobs: int
+    single_jobs: int
     concurrency: int
     payload_bytes: int
     batch: int
@@ -110,6 +113,7 @@ async def run_benchmark(
         adapter=type(broker).__name__,
         worker="in-process" if in_process else "subprocess",
         jobs=config.jobs,
+        single_jobs=config.jobs if config.single_jobs is None else config.single_jobs,
         concurrency=config.concurrency,
         payload_bytes=config.payload,
         batch=config.batch,
@@ -121,11 +125,12 @@ async def run_benchmark(
     )
     pad = "x" * config.payload
     try:
-        say(f"enqueue: {config.jobs} jobs, one perform each")
-        started = time.perf_counter()
-        for _ in range(config.jobs):
-            await producer.perform(Job(handler, {"k": "d", "p": pad}))
-        result.enqueue_single_per_s = config.jobs / (time.perf_counter() - started)
+        if result.single_jobs:
+            say(f"enqueue: {result.single_jobs} jobs, one perform each")
+            started = time.perf_counter()
+            for _ in range(result.single_jobs):
+                await producer.perform(Job(handler, {"k": "d", "p": pad}))
+            result.enqueue_single_per_s = result.single_jobs / (time.perf_counter() - started)
 
         say(f"enqueue: {config.jobs} jobs, perform_many x{config.batch}")
         started = time.perf_counter()
@@ -136,7 +141,7 @@ async def run_benchmark(
             left -= size
         result.enqueue_batch_per_s = config.jobs / (time.perf_counter() - started)
 
-        result.drain_jobs = 2 * config.jobs
+        result.drain_jobs = result.single_jobs + config.jobs
         say(f"drain: {result.drain_jobs} jobs, one worker ({result.worker})")
         await side.start(result.drain_jobs)
         first, last = await asyncio.wait_for(side.drained(), config.timeout)

@@ -17,7 +17,13 @@ from jobplug.errors import JobplugError
 
 @click.command()
 @click.argument("url", envvar="WORKER_URL", default="memory://")
-@click.option("--jobs", "-n", default=10_000, show_default=True, help="Jobs per enqueue phase.")
+@click.option("--jobs", "-n", default=10_000, show_default=True, help="Jobs enqueued in batches.")
+@click.option(
+    "--single",
+    type=int,
+    default=None,
+    help="Jobs enqueued one by one (default: as many as --jobs; 0 skips that phase).",
+)
 @click.option(
     "--concurrency", "-c", default=50, show_default=True, help="Worker concurrency (jobs at once)."
 )
@@ -31,6 +37,7 @@ from jobplug.errors import JobplugError
 def bench(
     url: str,
     jobs: int,
+    single: int | None,
     concurrency: int,
     payload: int,
     batch: int,
@@ -47,11 +54,12 @@ def bench(
     for name, value in (("jobs", jobs), ("concurrency", concurrency), ("batch", batch)):
         if value < 1:
             raise click.BadParameter(f"must be >= 1, got {value}", param_hint=f"--{name}")
-    if payload < 0 or latency_jobs < 0:
-        raise click.BadParameter("--payload and --latency-jobs must be >= 0")
+    if payload < 0 or latency_jobs < 0 or (single is not None and single < 0):
+        raise click.BadParameter("--single, --payload and --latency-jobs must be >= 0")
     config = BenchConfig(
         url=url,
         jobs=jobs,
+        single_jobs=single,
         concurrency=concurrency,
         payload=payload,
         batch=batch,
@@ -93,9 +101,12 @@ def render(result: BenchResult) -> Table:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("detail")
-    table.add_row(
-        "enqueue, one by one", f"{result.enqueue_single_per_s:,.0f} jobs/s", f"{result.jobs} jobs"
-    )
+    if result.single_jobs:
+        table.add_row(
+            "enqueue, one by one",
+            f"{result.enqueue_single_per_s:,.0f} jobs/s",
+            f"{result.single_jobs} jobs, one perform each",
+        )
     table.add_row(
         "enqueue, batched",
         f"{result.enqueue_batch_per_s:,.0f} jobs/s",
