@@ -28,11 +28,10 @@ def make_manager(
 
 
 def call(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
-    """Call hook ``name``; a failing plugin is logged, never propagated (it cannot lose a job)."""
-    hook = getattr(pm.hook, name)
-    if not hook.get_hookimpls():
-        return
-    try:
-        hook(**kwargs)
-    except Exception:
-        log.warning("plugin hook %s failed", name, exc_info=sys.exc_info())
+    """Call every implementation of hook ``name``, each on its own: a failing plugin is
+    logged and the others still run (a plugin can never lose a job or hide an event)."""
+    for impl in getattr(pm.hook, name).get_hookimpls():
+        try:
+            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except Exception:
+            log.warning("plugin %s failed in %s", impl.plugin_name, name, exc_info=sys.exc_info())

@@ -69,8 +69,7 @@ class Consumer:
         """Stop fetching, let running jobs finish within ``grace`` (or until ``force``)."""
         self._stopping = True
         if self._fetcher is not None:
-            self._fetcher.cancel()
-            await asyncio.gather(self._fetcher, return_exceptions=True)
+            await _cancel(self._fetcher)
         if self._running:
             await _wait_or_force(set(self._running), grace, force)
         interrupted = [self._running[t] for t in self._running if not t.done()]
@@ -82,8 +81,7 @@ class Consumer:
             await self._guard("release", self.broker.release(interrupted))
         self._ack_ready.set()
         if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            await _cancel(self._flusher)
         await self.flush()
         await self._guard("unsubscribe", self.broker.unsubscribe())
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -232,6 +230,16 @@ class Consumer:
             await op
         except BrokerError as exc:
             log.error("broker %s failed: %s; the job will be recovered by the broker", what, exc)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, cancelling again if a broker's await swallowed it
+    (``asyncio.wait_for`` can, before Python 3.12)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s ended with %r", task.get_name(), task.exception())
 
 
 def describe(error: BaseException) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import signal
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -25,17 +24,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jobplug.broker import Broker, Capability, ConsumerConfig, PeriodicSpec
 from jobplug.errors import (
     CapabilityNotSupported,
-    InvalidScheduleError,
     UnknownHandlerError,
     WorkerStateError,
 )
-from jobplug.handlers import Registration, make_registration, seconds
+from jobplug.handlers import Registration, make_registration
 from jobplug.job import Args, Job
 from jobplug.middleware import CallNext, Middleware, build_chain
 from jobplug.plugins import call as call_hook
 from jobplug.plugins import make_manager
 from jobplug.registry import broker_from_url
 from jobplug.runtime import Consumer
+from jobplug.signals import serve_until_signal
+from jobplug.timing import at_from_delay, check_aware
 
 if TYPE_CHECKING:
     from jobplug.sync import SyncWorker
@@ -149,11 +149,11 @@ class Worker:
 
     async def perform_in(self, job: Job, delay: timedelta | float) -> None:
         """Enqueue ``job`` to run after ``delay`` (a timedelta or seconds; <= 0 means now)."""
-        await self._enqueue([job], _at_from_delay(delay))
+        await self._enqueue([job], at_from_delay(delay))
 
     async def perform_at(self, job: Job, when: datetime) -> None:
         """Enqueue ``job`` to run at ``when``, an aware datetime (a past one means now)."""
-        await self._enqueue([job], _check_aware(when))
+        await self._enqueue([job], check_aware(when))
 
     async def perform_unique(
         self, job: Job, *, key: Args | None = None, at: datetime | None = None
@@ -165,7 +165,7 @@ class Worker:
         self.broker.require(Capability.UNIQUE)
         self._check_can_perform([job])
         await self._ensure_connected()
-        when = _check_aware(at) if at is not None else None
+        when = check_aware(at) if at is not None else None
         call_hook(self.plugin_manager, "jobplug_job_enqueued", job=job, at=when)
         return await self.broker.enqueue_unique(job, key, when)
 
@@ -228,6 +228,11 @@ class Worker:
         """Make a running ``stop()`` put running jobs back now instead of waiting."""
         self._force.set()
 
+    @property
+    def forced(self) -> bool:
+        """Whether the last stop was forced (running jobs were put back, not finished)."""
+        return self._force.is_set()
+
     async def __aenter__(self) -> Worker:
         await self.start()
         return self
@@ -246,35 +251,7 @@ class Worker:
 
     async def serve(self) -> None:
         """The coroutine behind :meth:`run`, for callers that own the event loop."""
-        loop = asyncio.get_running_loop()
-        stop_requested = asyncio.Event()
-        signals = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGQUIT", None)]
-
-        def on_signal(signum: int) -> None:
-            if stop_requested.is_set():
-                log.warning("second signal: putting running jobs back and exiting")
-                self.force_stop()
-            else:
-                log.info(
-                    "signal %d: stopping (waiting up to %.0fs for running jobs)", signum, self.grace
-                )
-                stop_requested.set()
-
-        installed = []
-        for sig in signals:
-            if sig is not None:
-                try:
-                    loop.add_signal_handler(sig, on_signal, int(sig))
-                    installed.append(sig)
-                except (NotImplementedError, RuntimeError):  # not the main thread / Windows
-                    pass
-        try:
-            await self.start()
-            await stop_requested.wait()
-        finally:
-            await self.stop()
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+        await serve_until_signal(self)
 
     @property
     def sync(self) -> SyncWorker:
@@ -340,24 +317,3 @@ class Worker:
 def connect(url: str | None = None, **options: Any) -> Worker:
     """A :class:`Worker` for ``url``, else ``$WORKER_URL``, else ``memory://``."""
     return Worker(url=url, **options)
-
-
-def _check_aware(when: datetime) -> datetime:
-    if not isinstance(when, datetime):
-        raise InvalidScheduleError(f"expected a datetime, got {type(when).__name__}")
-    if when.tzinfo is None or when.tzinfo.utcoffset(when) is None:
-        raise InvalidScheduleError(
-            f"naive datetime {when.isoformat()}: pass an aware one, e.g. datetime.now(timezone.utc)"
-        )
-    return when.astimezone(timezone.utc)
-
-
-def _at_from_delay(delay: timedelta | float) -> datetime | None:
-    if not isinstance(delay, (int, float, timedelta)) or isinstance(delay, bool):
-        raise InvalidScheduleError(f"delay must be a timedelta or seconds, got {delay!r}")
-    secs = seconds(delay)
-    if secs != secs or secs in (float("inf"), float("-inf")):
-        raise InvalidScheduleError(f"delay must be finite, got {delay!r}")
-    if secs <= 0:
-        return None
-    return datetime.now(timezone.utc) + timedelta(seconds=secs)

@@ -130,11 +130,7 @@ class MemoryBroker(Broker):
                 return []
             if self.timed:
                 wait = min(wait, max(0.0, self.timed[0].at - time.time()))
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
+            await self._wait_changed(wait)
 
     def _take(self, max_jobs: int) -> list[Delivery]:
         if self.config is None:
@@ -190,6 +186,17 @@ class MemoryBroker(Broker):
     def _notify(self) -> None:
         self._changed.set()
 
+    async def _wait_changed(self, timeout: float) -> bool:
+        """Wait for a change; False on timeout. Unlike ``wait_for`` on Python < 3.12, a
+        cancellation arriving together with the change is never swallowed."""
+        self._changed.clear()
+        waiter = asyncio.ensure_future(self._changed.wait())
+        try:
+            done, _ = await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
+        return bool(done)
+
     # -- control ---------------------------------------------------------------------
     async def pause(self, handler: str) -> None:
         self.paused.add(handler)
@@ -229,10 +236,7 @@ class MemoryBroker(Broker):
             wait = remaining
             if include_scheduled and self.timed:
                 wait = min(wait, max(0.0, self.timed[0].at - time.time()) + 0.001)
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), wait)
-            except asyncio.TimeoutError:
+            if not await self._wait_changed(wait):
                 self._promote_due()
                 self._notify()  # wake fetchers for the jobs just promoted
 

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from jobplug.errors import JobNotFoundError
 from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
 from jobplug.job import utcnow
-
 from jobplug_memory.broker import MemoryBroker, _Timed
 
 

@@ -1,0 +1,3 @@
+from jobplug.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""Helpers shared by CLI commands: clean errors, durations, importing a worker."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from jobplug.errors import JobplugError
+from jobplug.urls import redact
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn jobplug errors into one redacted line and exit status 1, without a traceback."""
+    try:
+        yield
+    except JobplugError as exc:
+        raise click.ClickException(redact(f"{type(exc).__name__}: {exc}")) from None
+
+
+def parse_duration(text: str) -> float:
+    """``5``, ``5s``, ``250ms``, ``2m``, ``1.5h``, ``1d`` -> seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not a duration like 30s, 250ms, 5m, 2h, 1d")
+    return float(match["n"]) * _UNITS[match["unit"]]
+
+
+def import_object(target: str) -> Any:
+    """Import ``module:attr`` (``module.sub:obj.attr`` allowed) from the current directory too."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise click.BadParameter(f"expected module:attribute, got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise click.ClickException(f"cannot import module {module_name!r}: {exc}") from None
+        raise
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise click.ClickException(
+                f"module {module_name!r} has no attribute {attr!r}"
+            ) from None
+    return obj
+
+
+def run_async(func: Callable[[], Any]) -> Any:
+    import asyncio
+
+    return asyncio.run(func())
