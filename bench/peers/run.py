@@ -45,19 +45,24 @@ JOBPLUG = Lib(
     "jobplug",
     "jobplug_app",
     ("-e", "core", "-e", "adapters/memory", "-e", "adapters/redis", "-e", "adapters/amqp",
-     "redis", "pika"),
+     "redis", "hiredis", "pika"),
     ("redis", "amqp"),
 )  # fmt: skip
 PEERS = (
-    Lib("celery", "celery_app", ("celery[redis]==5.7.0", "pika"), ("redis", "amqp")),
-    Lib("rq", "rq_app", ("rq==2.12.0",), ("redis",)),
-    Lib("dramatiq", "dramatiq_app", ("dramatiq[redis,rabbitmq]==2.2.1",), ("redis", "amqp")),
-    Lib("huey", "huey_app", ("huey==3.5.4", "redis"), ("redis",)),
-    Lib("arq", "arq_app", ("arq==0.28.0",), ("redis",)),
+    Lib("celery", "celery_app", ("celery[redis]==5.7.0", "hiredis", "pika"), ("redis", "amqp")),
+    Lib("rq", "rq_app", ("rq==2.12.0", "hiredis"), ("redis",)),
+    Lib(
+        "dramatiq",
+        "dramatiq_app",
+        ("dramatiq[redis,rabbitmq]==2.2.1", "hiredis"),
+        ("redis", "amqp"),
+    ),
+    Lib("huey", "huey_app", ("huey==3.5.4", "redis", "hiredis"), ("redis",)),
+    Lib("arq", "arq_app", ("arq==0.28.0", "hiredis"), ("redis",)),
     Lib(
         "taskiq",
         "taskiq_app",
-        ("taskiq==0.13.0", "taskiq-redis==1.2.4", "taskiq-aio-pika==0.6.1", "pika"),
+        ("taskiq==0.13.0", "taskiq-redis==1.2.4", "taskiq-aio-pika==0.6.1", "hiredis", "pika"),
         ("redis", "amqp"),
     ),
 )
@@ -193,6 +198,20 @@ def table(results: list[dict[str, Any]], pins: dict[str, dict[str, str]]) -> str
     return "\n".join(rows)
 
 
+def merge_previous(
+    results: list[dict[str, Any]], pins: dict[str, dict[str, str]], jobs: int
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+    """This run's rows, plus the last run's rows for the libraries and brokers not rerun."""
+    old = json.loads((RESULTS / "peers-latest.json").read_text())
+    if old.get("jobs") != jobs:
+        sys.exit(f"--merge: the last run used {old.get('jobs')} jobs, this one {jobs}")
+    merged = {(r["lib"], r["broker"]): r for r in old["results"]}
+    merged.update({(r["lib"], r["broker"]): r for r in results})
+    order = [(lib.name, b) for b in ("redis", "amqp") for lib in ALL]
+    rows = [merged[key] for key in order if key in merged]
+    return rows, {**old.get("versions", {}), **pins}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=20000, help="jobs per library (20000)")
@@ -205,6 +224,11 @@ def main() -> None:
     parser.add_argument("--redis-port", type=int, default=6379)
     parser.add_argument("--redis-db", type=int, default=13, help="a database no one else uses")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other libraries' rows of the last results (e.g. rerun only jobplug)",
+    )
     parser.add_argument("--no-install", action="store_true", help="use the venvs as they are")
     args = parser.parse_args()
     if shutil.which("uv") is None:
@@ -239,6 +263,8 @@ def main() -> None:
             best["drain_runs"] = [r.get("drain_per_s") for r in tries]
             results.append(best)
     pins = {lib.name: versions(lib) for lib in libs}
+    if args.merge and (RESULTS / "peers-latest.json").exists():
+        results, pins = merge_previous(results, pins, args.jobs)
     machine = {
         "cores": os.cpu_count(),
         "python": platform.python_version(),

@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 
 import pytest
 from click.testing import CliRunner
+
 from jobplug.benchmark import percentile, summarize_latencies
 from jobplug.cli.app import cli
 

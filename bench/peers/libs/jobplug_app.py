@@ -6,8 +6,9 @@ import asyncio
 import os
 import sys
 
-import jobplug
 from benchkit import AMQP_URL, BROKER, PREFIX, QUEUE, REDIS_URL, ahit
+
+import jobplug
 
 CONCURRENCY = int(os.environ.get("BENCH_JOBPLUG_CONCURRENCY", "50"))
 SETTINGS = f"asyncio, concurrency={CONCURRENCY}"
@@ -15,10 +16,17 @@ HANDLER = f"{QUEUE}_hit"
 
 
 def url() -> str:
-    if BROKER == "redis":
-        sep = "&" if "?" in REDIS_URL else "?"
-        return f"{REDIS_URL}{sep}namespace={PREFIX}"
-    return AMQP_URL
+    """The run's own namespace: nothing it creates can mix with anyone else's."""
+    base = REDIS_URL if BROKER == "redis" else AMQP_URL
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}namespace={PREFIX if BROKER == 'redis' else QUEUE}"
+
+
+def amqp_names() -> tuple[list[str], list[str]]:
+    """The AMQP adapter's topology for the namespace (see jobplug_amqp.topology)."""
+    ladder = [f"{QUEUE}.delay.{n:02d}" for n in range(32)]
+    queues = [f"{QUEUE}.job.{HANDLER}", f"{QUEUE}.dead", *ladder]
+    return queues, [f"{QUEUE}.lost", f"{QUEUE}.delay.out", *ladder]
 
 
 def make_worker() -> jobplug.Worker:
