@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from jobplug import Worker
 from jobplug_amqp import AmqpBroker
 
@@ -120,8 +119,8 @@ def _make_tls_files(directory: Path) -> dict[str, str]:
     csr, ext = directory / "server.csr", directory / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     commands = [
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=jobplug-test-ca",
-         "-keyout", files["ca_key"], "-out", files["ca"]],
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=jobplug-test-ca", "-keyout", files["ca_key"], "-out", files["ca"]],
         ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
          "-keyout", files["key"], "-out", str(csr)],
         ["x509", "-req", "-in", str(csr), "-CA", files["ca"], "-CAkey", files["ca_key"],

@@ -99,7 +99,10 @@ async def test_job_arriving_before_its_time_is_delayed_again(
     due = codec.now_ms() + 1200
     headers = {topology.DEST_HEADER: broker.names.queue("early"), "jobplug-at": due}
     message = Outgoing(
-        "", broker.names.queue("early"), Job("early", {"tag": "x"}).encode(), codec.properties(headers)
+        "",
+        broker.names.queue("early"),
+        Job("early", {"tag": "x"}).encode(),
+        codec.properties(headers),
     )
     await broker.link.publish([message])
     await wait.until(lambda: "x" in ran, timeout=1.2 + LATE_BOUND + 1)

@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from jobplug import Job
-from jobplug.errors import BrokerError, ConfigurationError
 from jobplug.broker import ConsumerConfig, HandlerSpec
+from jobplug.errors import BrokerError, ConfigurationError
 from jobplug.registry import broker_from_url
 from jobplug_amqp import AmqpBroker
 from jobplug_amqp.link import Outgoing

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from jobplug import Capability, Job
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError
 from jobplug.inspect import Inspector

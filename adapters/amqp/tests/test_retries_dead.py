@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -39,7 +40,7 @@ async def test_failures_retry_with_backoff_then_die_with_everything_kept(
     await wait.until_async(one_dead, timeout=5)
     assert [fails for _, fails, _ in runs] == [0, 1, 2]
     assert runs[1][2] == "ValueError: bad 7"
-    for (t0, _, _), (t1, _, _) in zip(runs, runs[1:]):
+    for (t0, _, _), (t1, _, _) in itertools.pairwise(runs):
         assert t1 - t0 >= 0.4  # the retry is not early
     page = await inspector.dead()
     record = page.items[0]
@@ -108,9 +109,7 @@ async def test_dead_jobs_are_retried_deleted_and_purged(make_worker: Any, wait: 
     assert (await inspector.dead()).total == 0
 
 
-async def test_malformed_messages_go_dead_with_the_reason(
-    make_worker: Any, wait: Any
-) -> None:
+async def test_malformed_messages_go_dead_with_the_reason(make_worker: Any, wait: Any) -> None:
     worker = make_worker()
     ran: list[int] = []
     worker.register("m", lambda args: ran.append(args["n"]))

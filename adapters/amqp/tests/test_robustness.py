@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from jobplug import Job, Worker
 from jobplug.errors import BrokerConnectionError
 from jobplug_amqp import AmqpBroker
@@ -129,8 +128,7 @@ async def test_broker_restart_mid_run_loses_nothing_confirmed(
 
 async def test_amqps_with_ca_from_the_url(rabbit_node: Any) -> None:
     url = (
-        f"{rabbit_node.tls_url}?namespace=tls{uuid.uuid4().hex[:6]}"
-        f"&cafile={rabbit_node.tls['ca']}"
+        f"{rabbit_node.tls_url}?namespace=tls{uuid.uuid4().hex[:6]}&cafile={rabbit_node.tls['ca']}"
     )
     worker = Worker(url=url, concurrency=2, load_plugins=False, fetch_timeout=0.2)
     done = asyncio.Event()

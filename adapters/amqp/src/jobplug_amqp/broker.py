@@ -19,10 +19,9 @@ import logging
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiormq.abc import DeliveredMessage
-
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
 from jobplug.errors import MalformedJobError
 
@@ -76,7 +75,9 @@ class AmqpBroker(Broker):
             await self.link.ensure_ladder()
         await self.link.publish(messages)
 
-    def _message(self, job: Job, queue: str, due_ms: int, headers: dict | None = None) -> Outgoing:  # type: ignore[type-arg]
+    def _message(
+        self, job: Job, queue: str, due_ms: int, headers: dict[str, Any] | None = None
+    ) -> Outgoing:
         body = job.encode()
         delay = due_ms - codec.now_ms() if due_ms else 0
         if delay <= 0:
@@ -139,7 +140,8 @@ class AmqpBroker(Broker):
         except MalformedJobError as exc:
             await self._dead_letter_malformed(consumer, message, str(exc))
             return None
-        return Delivery(job, message, {"redelivered": bool(message.delivery.redelivered)})
+        redelivered = bool(getattr(message.delivery, "redelivered", False))
+        return Delivery(job, message, {"redelivered": redelivered})
 
     async def _redelay(self, consumer: Consumer, message: DeliveredMessage, due: int) -> None:
         """A job that arrived before its time (a delay beyond one ladder pass): send it on."""

@@ -19,11 +19,10 @@ from datetime import datetime
 import aiormq
 from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import ChannelNotFoundEntity
-from pamqp.commands import Basic
-
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError
 from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
 from jobplug.job import utcnow
+from pamqp.commands import Basic
 
 from jobplug_amqp import codec
 from jobplug_amqp.broker import AmqpBroker
@@ -133,7 +132,9 @@ class AmqpInspector(Inspector):
         return int(ok.message_count or 0)
 
     # -- helpers ---------------------------------------------------------------------
-    async def _browse(self) -> tuple[aiormq.abc.AbstractChannel, list[tuple[DeliveredMessage, DeadMessage]]]:
+    async def _browse(
+        self,
+    ) -> tuple[aiormq.abc.AbstractChannel, list[tuple[DeliveredMessage, DeadMessage]]]:
         b = self.broker
         await b.connect()
         items: list[tuple[DeliveredMessage, DeadMessage]] = []

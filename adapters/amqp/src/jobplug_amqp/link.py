@@ -23,9 +23,8 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import DeliveryError, PublishError
-from pamqp.commands import Basic
-
 from jobplug.errors import BrokerConnectionError, BrokerError
+from pamqp.commands import Basic
 
 from jobplug_amqp import topology
 from jobplug_amqp.failures import CONNECTION_FAILURES, describe, wrapped
@@ -107,7 +106,7 @@ class Link:
         if self.connection is None:
             raise BrokerConnectionError(f"not connected to {self.safe_url}")
         with wrapped("open a channel", self.safe_url):
-            channel = await self.connection.channel(publisher_confirms=False)
+            channel: AbstractRobustChannel = await self.connection.channel(publisher_confirms=False)
             if prefetch:
                 await channel.set_qos(prefetch_count=prefetch)
         return channel
@@ -163,12 +162,15 @@ class Link:
             self._handlers.add(handler)
         return queue_name
 
+    def ladder_ready(self) -> bool:
+        return self._ladder
+
     async def ensure_ladder(self) -> None:
         """Declare the delay ladder (once per connection; idempotent on the server)."""
         if self._ladder:
             return
         async with self._declare_lock:
-            if self._ladder:
+            if self.ladder_ready():  # declared by another task while we waited
                 return
             channel, n, quorum = self.channel(), self.names, self.options.quorum
             with wrapped("declare the delay ladder", self.safe_url):
@@ -201,7 +203,7 @@ class Link:
                 results = await asyncio.gather(
                     *(self._publish_one(raw, m) for m in chunk), return_exceptions=True
                 )
-                for message, result in zip(chunk, results):
+                for message, result in zip(chunk, results, strict=True):
                     if result is None:
                         continue
                     # A confirm cancelled by a channel close: the outcome is unknown.
@@ -241,8 +243,9 @@ class Link:
                 timeout=self.options.publish_timeout or None,
             )
         except PublishError as exc:
+            where = message.exchange or "the default exchange"
             raise BrokerError(
-                f"RabbitMQ could not route a message to {message.exchange or 'the default exchange'}"
+                f"RabbitMQ could not route a message to {where}"
                 f" with key {message.routing_key!r} on {self.safe_url}: {describe(exc)}"
             ) from exc
         except DeliveryError as exc:
