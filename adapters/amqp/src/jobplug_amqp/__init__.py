@@ -1,1 +1,5 @@
-"""jobplug-amqp (in progress)."""
+"""jobplug's RabbitMQ adapter (``amqp://``, ``amqps://``) on aio-pika."""
+
+from jobplug_amqp.broker import AmqpBroker
+
+__all__ = ["AmqpBroker"]
