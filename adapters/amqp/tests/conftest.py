@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobplug import Worker
 from jobplug_amqp import AmqpBroker
 

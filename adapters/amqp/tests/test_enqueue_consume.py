@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from jobplug import Job
 from jobplug.broker import ConsumerConfig, HandlerSpec
 from jobplug.errors import BrokerError, ConfigurationError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from jobplug import Capability, Job
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError
 from jobplug.inspect import Inspector

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jobplug import Job, Worker
 from jobplug.errors import BrokerConnectionError
 from jobplug_amqp import AmqpBroker

@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiormq.abc import DeliveredMessage
+
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
 from jobplug.errors import MalformedJobError
-
 from jobplug_amqp import codec, topology
 from jobplug_amqp.consumer import Consumer
 from jobplug_amqp.link import Link, Outgoing

@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
+
 from jobplug.errors import MalformedJobError
 from jobplug.job import Job
-from pamqp.commands import Basic
 
 CONTENT_TYPE = "application/json"
 PERSISTENT = 2

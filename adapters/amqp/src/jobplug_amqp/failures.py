@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiormq.exceptions as amqp_errors
+
 from jobplug.errors import BrokerConnectionError, BrokerError, ConfigurationError, JobplugError
 from jobplug.urls import redact
 

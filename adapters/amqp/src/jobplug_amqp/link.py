@@ -23,9 +23,9 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import DeliveryError, PublishError
-from jobplug.errors import BrokerConnectionError, BrokerError
 from pamqp.commands import Basic
 
+from jobplug.errors import BrokerConnectionError, BrokerError
 from jobplug_amqp import topology
 from jobplug_amqp.failures import CONNECTION_FAILURES, describe, wrapped
 from jobplug_amqp.options import AmqpOptions
