@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -61,3 +62,22 @@ def amqp_server() -> str:
 def namespace() -> str:
     """A fresh namespace per test so tests never see each other's jobs."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+async def drop_redis_namespace(url: str, namespace: str) -> None:
+    """Delete every key of ``namespace`` (the Redis adapter's own driver does the talking)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{namespace}:*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def drop_redis() -> Callable[[str, str], Awaitable[None]]:
+    """``await drop_redis(url, namespace)``: clean up after a test that wrote to Redis."""
+    return drop_redis_namespace

@@ -164,7 +164,7 @@ async def test_jobs_without_a_usable_context_start_a_new_trace(
 
 
 async def test_trace_propagates_across_a_redis_round_trip(
-    tracing: Tracing, redis_server: str, namespace: str
+    tracing: Tracing, redis_server: str, namespace: str, drop_redis: Any
 ) -> None:
     url = f"{redis_server}/0?namespace={namespace}"
     producer = Worker(url=url, load_plugins=False, plugins=[tracing.plugin()])
@@ -187,7 +187,7 @@ async def test_trace_propagates_across_a_redis_round_trip(
             await asyncio.wait_for(ran.wait(), 10)
     finally:
         await producer.stop()
-        await _delete_namespace(redis_server, namespace)
+        await drop_redis(redis_server, namespace)
 
     request, publish = tracing.one("POST /signup"), tracing.one("publish send_email")
     process, smtp = tracing.one("process send_email"), tracing.one("smtp")
@@ -202,17 +202,5 @@ async def _raw_jobs(redis_url: str, key: str) -> list[dict[str, Any]]:
     client = aioredis.Redis.from_url(redis_url)
     try:
         return [json.loads(raw) for raw in await client.lrange(key, 0, -1)]
-    finally:
-        await client.aclose()
-
-
-async def _delete_namespace(redis_url: str, namespace: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
     finally:
         await client.aclose()

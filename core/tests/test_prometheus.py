@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -166,7 +167,11 @@ async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
 
 
 async def test_queue_gauges_on_redis(
-    registry: CollectorRegistry, server: MetricsServer, redis_server: str, namespace: str
+    registry: CollectorRegistry,
+    server: MetricsServer,
+    redis_server: str,
+    namespace: str,
+    drop_redis: Any,
 ) -> None:
     worker = Worker(url=f"{redis_server}/0?namespace={namespace}", load_plugins=False)
     plugin = install(worker, registry, queue_interval=0)
@@ -189,16 +194,4 @@ async def test_queue_gauges_on_redis(
         assert sample(got, "jobplug_queue_depth", handler="held") == 0
         assert sample(got, "jobplug_jobs_succeeded_total", handler="held") == 3
     finally:
-        await _delete_namespace(redis_server, namespace)
-
-
-async def _delete_namespace(redis_url: str, namespace: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+        await drop_redis(redis_server, namespace)

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import signup_app
@@ -97,7 +98,7 @@ async def test_producer_only_app_and_a_separate_worker_on_shared_memory() -> Non
 
 
 async def test_producer_only_app_and_a_separate_worker_on_redis(
-    redis_server: str, namespace: str
+    redis_server: str, namespace: str, drop_redis: Any
 ) -> None:
     url = f"{redis_server}/0?namespace={namespace}"
     made = Made(url)
@@ -111,17 +112,5 @@ async def test_producer_only_app_and_a_separate_worker_on_redis(
                     await wait_for(lambda: bool(jobs.performed("send_welcome")))
             assert jobs.performed()[0].id == reply.json()["job_id"]
     finally:
-        await _delete_namespace(redis_server, namespace)
+        await drop_redis(redis_server, namespace)
     assert signup_app.outbox == [Welcome("dee@example.com", "Dee")]
-
-
-async def _delete_namespace(redis_url: str, namespace: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()

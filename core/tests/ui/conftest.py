@@ -97,20 +97,10 @@ async def fill(
     return made
 
 
-async def drop_redis_namespace(url: str, namespace: str) -> None:
-    import redis.asyncio as aioredis  # the Redis adapter's own driver
-
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{namespace}:*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture(params=["memory", "redis"])
-async def backend(request: pytest.FixtureRequest, namespace: str) -> AsyncIterator[Broker]:
+async def backend(
+    request: pytest.FixtureRequest, namespace: str, drop_redis: Any
+) -> AsyncIterator[Broker]:
     """A fresh, empty broker: a named in-process one, or Redis in its own namespace."""
     if request.param == "memory":
         broker = broker_from_url(f"memory://ui-{uuid.uuid4().hex[:10]}")
@@ -129,7 +119,7 @@ async def backend(request: pytest.FixtureRequest, namespace: str) -> AsyncIterat
     finally:
         await broker.unsubscribe()
         await broker.close()
-        await drop_redis_namespace(f"{server}/0", namespace)
+        await drop_redis(f"{server}/0", namespace)
 
 
 def client_for(broker: Broker, **options: Any) -> httpx.AsyncClient:
@@ -154,9 +144,3 @@ def fill_backend() -> Any:
 def make_client() -> Any:
     """:func:`client_for`: an httpx client talking to the app in-process."""
     return client_for
-
-
-@pytest.fixture
-def drop_redis() -> Any:
-    """:func:`drop_redis_namespace`: delete every key of a test's Redis namespace."""
-    return drop_redis_namespace
