@@ -41,7 +41,7 @@ def parse(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
 
-async def test_each_job_outcome_is_one_json_line_with_fields(json_lines: io.StringIO) -> None:
+async def test_each_job_state_change_is_one_json_line_with_fields(json_lines: io.StringIO) -> None:
     broker = MemoryBroker()
     worker = Worker(broker, load_plugins=False, fetch_timeout=0.05)
     worker.register("ok", lambda args: None)
@@ -57,15 +57,25 @@ async def test_each_job_outcome_is_one_json_line_with_fields(json_lines: io.Stri
 
     lines = [line for line in parse(json_lines) if "event" in line]
     by_event = {(line["event"], line["handler"]): line for line in lines}
-    assert len(lines) == 3, lines
+    events = {
+        h: [line["event"] for line in lines if line["handler"] == h] for h in ("ok", "broken")
+    }
+    assert events == {
+        "ok": ["started", "succeeded"],
+        "broken": ["started", "failed", "started", "dead"],
+    }, lines
+    started = by_event["started", "ok"]
+    assert started["level"] == "INFO" and started["job_id"] == ok.id and started["fails"] == 0
     done = by_event["succeeded", "ok"]
     assert done["level"] == "INFO" and done["logger"] == "jobplug.worker"
     assert done["job_id"] == ok.id and isinstance(done["duration"], float)
     failed = by_event["failed", "broken"]
     assert failed["level"] == "INFO" and failed["job_id"] == bad.id and failed["fails"] == 1
+    assert isinstance(failed["duration"], float)
     assert failed["error"] == "RuntimeError: no route to host" and "retry_at" in failed
     dead = by_event["dead", "broken"]
     assert dead["level"] == "WARNING" and dead["fails"] == 2
+    assert isinstance(dead["duration"], float)
     assert dead["error"] == "RuntimeError: no route to host"
 
 
@@ -79,6 +89,8 @@ def test_job_fields_ignore_other_messages() -> None:
     }
     fields = job_fields("job dead x id=abc fails=4 error=ValueError: a=b fails=9\nline 2")
     assert fields["fails"] == 4 and fields["error"] == "ValueError: a=b fails=9\nline 2"
+    fields = job_fields("job failed x id=abc duration=0.2500s fails=1 retry_at=2030-01-01 error=e")
+    assert fields["duration"] == 0.25 and fields["fails"] == 1 and fields["error"] == "e"
 
 
 def record(message: str, *args: Any, **extra: Any) -> logging.LogRecord:

@@ -1,10 +1,15 @@
 """Logging setup: text or JSON lines, with passwords redacted.
 
-The runtime logs one line per job outcome on the ``jobplug.worker`` logger::
+The runtime logs one line per job state change on the ``jobplug.worker`` logger::
 
-    job succeeded send_email id=5f0c... duration=0.0123s                (INFO)
-    job failed send_email id=5f0c... fails=1 retry_at=... error=...     (INFO)
-    job dead send_email id=5f0c... fails=4 error=...                    (WARNING)
+    job started send_email id=5f0c... fails=0                                 (INFO)
+    job succeeded send_email id=5f0c... duration=0.0123s                      (INFO)
+    job discarded send_email id=5f0c... duration=0.0123s                      (INFO)
+    job failed send_email id=5f0c... duration=0.01s fails=1 retry_at=... error=...  (INFO)
+    job dead send_email id=5f0c... duration=0.01s fails=4 error=...           (WARNING)
+
+(``dropped`` instead of ``dead`` for handlers with ``skip_dead``; a job that never ran, as
+one whose handler is unknown, has no duration.)
 
 :class:`JsonFormatter` writes each record as one JSON object and lifts those job lines
 into fields (``event``, ``handler``, ``job_id``, ``duration``, ``fails``, ``retry_at``,

@@ -135,6 +135,7 @@ class Consumer:
         if reg is None:  # a broker should not hand these out; never lose it if one does
             await self._dead(delivery, None, "stray job: no handler", None)
             return
+        log.info("job started %s id=%s fails=%d", job.handler, job.id, job.fails)
         call_hook(self.pm, "jobplug_job_started", job=job)
         started = time.perf_counter()
         try:
@@ -198,9 +199,10 @@ class Consumer:
             return
         at = retry_at or job.failed_at + timedelta(seconds=backoff_seconds(reg, job))
         log.info(
-            "job failed %s id=%s fails=%d retry_at=%s error=%s",
+            "job failed %s id=%s duration=%.4fs fails=%d retry_at=%s error=%s",
             job.handler,
             job.id,
+            duration,
             job.fails,
             at.isoformat(),
             job.last_error,
@@ -222,11 +224,13 @@ class Consumer:
         job.last_error = reason
         if job.failed_at is None or started is None:
             job.failed_at = utcnow()
+        ran = "" if started is None else f" duration={time.perf_counter() - started:.4f}s"
         log.warning(
-            "job %s %s id=%s fails=%d error=%s",
+            "job %s %s id=%s%s fails=%d error=%s",
             "dropped" if skip else "dead",
             job.handler,
             job.id,
+            ran,
             job.fails,
             reason,
         )

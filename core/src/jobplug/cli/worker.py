@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,13 +13,36 @@ from jobplug.cli.common import clean_errors, import_object
 from jobplug.registry import ENV_VAR
 from jobplug.worker import Worker
 
+if TYPE_CHECKING:
+    from jobplug.ext.prometheus import MetricsServer
+
 
 @click.command()
 @click.argument("target")
 @click.option("--url", help=f"Backend URL (sets ${ENV_VAR} before the module is imported).")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Jobs run at once.")
 @click.option("--grace", type=float, help="Seconds running jobs get to finish on stop.")
-def worker(target: str, url: str | None, concurrency: int | None, grace: float | None) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    envvar="JOBPLUG_METRICS_PORT",
+    help="Serve Prometheus metrics on this port (needs jobplug[prometheus]).",
+)
+@click.option(
+    "--metrics-addr",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="JOBPLUG_METRICS_ADDR",
+    help="Address for --metrics-port; 0.0.0.0 lets a remote Prometheus scrape.",
+)
+def worker(
+    target: str,
+    url: str | None,
+    concurrency: int | None,
+    grace: float | None,
+    metrics_port: int | None,
+    metrics_addr: str,
+) -> None:
     """Run the worker TARGET (module:attribute, a jobplug.Worker or a function returning one).
 
     A first signal stops fetching and lets running jobs finish within the grace period;
@@ -38,7 +62,12 @@ def worker(target: str, url: str | None, concurrency: int | None, grace: float |
             obj.grace = grace
         if not obj.handlers:
             raise click.ClickException(f"{target} has no registered handlers")
-        obj.run()
+        metrics = None if metrics_port is None else serve_metrics(obj, metrics_port, metrics_addr)
+        try:
+            obj.run()
+        finally:
+            if metrics is not None:
+                metrics.close()
     if obj.forced or obj.put_back:
         # Sync handlers still running in threads would keep the interpreter alive until
         # they finish; their jobs are already back in the queue (for another worker to
@@ -46,3 +75,10 @@ def worker(target: str, url: str | None, concurrency: int | None, grace: float |
         logging.shutdown()
         sys.stdout.flush()
         os._exit(1)
+
+
+def serve_metrics(worker: Worker, port: int, addr: str) -> MetricsServer:
+    """``--metrics-port``: count ``worker``'s jobs and serve them on /metrics."""
+    from jobplug.ext import prometheus  # the extra is needed only when asked for
+
+    return prometheus.enable(worker, port, addr)

@@ -224,9 +224,12 @@ class MetricsServer:
 
 
 def serve(
-    port: int, addr: str = "0.0.0.0", registry: prom.CollectorRegistry | None = None
+    port: int, addr: str = "127.0.0.1", registry: prom.CollectorRegistry | None = None
 ) -> MetricsServer:
-    """Serve the metrics over HTTP on ``addr:port`` in a daemon thread (port 0: any free)."""
+    """Serve the metrics over HTTP on ``addr:port`` in a daemon thread (port 0: any free).
+
+    Loopback by default; ``addr="0.0.0.0"`` lets a Prometheus on another host scrape.
+    """
     try:
         server, thread = prom.start_http_server(
             port, addr, registry=registry if registry is not None else prom.REGISTRY
@@ -251,11 +254,16 @@ def install(
 def enable(
     worker: Worker,
     port: int,
-    addr: str = "0.0.0.0",
+    addr: str = "127.0.0.1",
     registry: prom.CollectorRegistry | None = None,
 ) -> MetricsServer:
-    """Metrics for ``worker``, served on ``addr:port``: what ``--metrics-port`` does."""
+    """Metrics for ``worker``, served on ``addr:port``: what ``--metrics-port`` does.
+
+    A worker that already has a :class:`PrometheusMetrics` plugin keeps it (a second one
+    would count every job twice).
+    """
     server = serve(port, addr, registry)
-    install(worker, registry)
+    if not any(isinstance(p, PrometheusMetrics) for p in worker.plugin_manager.get_plugins()):
+        install(worker, registry)
     log.info("metrics on %s", server.url)
     return server
