@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jobplug import loops
 from jobplug.broker import Broker, Capability, ConsumerConfig, PeriodicSpec
 from jobplug.errors import (
     CapabilityNotSupported,
@@ -254,9 +255,13 @@ class Worker:
     ) -> None:
         await self.stop()
 
-    def run(self) -> None:
-        """Start, block until SIGINT/SIGTERM/SIGQUIT, stop gracefully (second signal forces)."""
-        asyncio.run(self.serve())
+    def run(self, loop: str | None = None) -> None:
+        """Start, block until SIGINT/SIGTERM/SIGQUIT, stop gracefully (second signal forces).
+
+        ``loop``: ``auto`` (uvloop when installed), ``asyncio`` or ``uvloop``; see
+        :mod:`jobplug.loops`.
+        """
+        loops.run(self.serve, loop)
 
     async def serve(self) -> None:
         """The coroutine behind :meth:`run`, for callers that own the event loop."""

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 from jobplug.cli.common import clean_errors, import_object
+from jobplug.loops import ENV_VAR as LOOP_ENV
+from jobplug.loops import LOOPS
 from jobplug.registry import ENV_VAR
 from jobplug.worker import Worker
 
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
     envvar="JOBPLUG_METRICS_ADDR",
     help="Address for --metrics-port; 0.0.0.0 lets a remote Prometheus scrape.",
 )
+@click.option(
+    "--loop",
+    type=click.Choice(LOOPS),
+    envvar=LOOP_ENV,
+    help="Event loop: uvloop when installed (auto, the default), or force one.",
+)
 def worker(
     target: str,
     url: str | None,
@@ -42,6 +50,7 @@ def worker(
     grace: float | None,
     metrics_port: int | None,
     metrics_addr: str,
+    loop: str | None,
 ) -> None:
     """Run the worker TARGET (module:attribute, a jobplug.Worker or a function returning one).
 
@@ -64,7 +73,7 @@ def worker(
             raise click.ClickException(f"{target} has no registered handlers")
         metrics = None if metrics_port is None else serve_metrics(obj, metrics_port, metrics_addr)
         try:
-            obj.run()
+            obj.run(loop)
         finally:
             if metrics is not None:
                 metrics.close()
