@@ -96,7 +96,16 @@ def run(lib_name: str, timeout: float, log_path: Path) -> dict[str, Any]:
                 break
             time.sleep(0.05)
         else:
-            result["error"] = f"timeout after {timeout:.0f}s: {count}/{n} jobs done"
+            # a library too slow for the timeout still gets a rate: over the jobs it did
+            now, first_done = time.time(), r.get(benchkit.FIRST)
+            count = int(r.get(benchkit.COUNT) or 0)
+            if first_done and count > 1 and now > float(first_done):
+                span = now - float(first_done)
+                result["drain_s"] = round(span, 4)
+                result["drain_per_s"] = round((count - 1) / span)
+                result["partial"] = f"timed out after {timeout:.0f}s, rate over {count:,}/{n:,}"
+            else:
+                result["error"] = f"timeout after {timeout:.0f}s: {count}/{n} jobs done"
         result["completed"] = int(r.get(benchkit.COUNT) or 0)
         first, last = r.get(benchkit.FIRST), r.get(benchkit.LAST)
         if first and last and result["completed"] >= n:

@@ -31,6 +31,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 VENVS = ROOT / "bench" / ".venvs"
 RESULTS = ROOT / "bench" / "results"
+README = ROOT / "bench" / "README.md"
+#: The README's table sits between these lines; a complete run rewrites it.
+README_START = "<!-- peers table: start (written by bench/peers/run.py) -->"
+README_END = "<!-- peers table: end -->"
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,33 @@ def rabbitmq_version() -> str:
     return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "?"
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def update_readme(text: str, results: list[dict[str, Any]]) -> bool:
+    """Put ``text`` between the README's markers when the run covers every library and
+    broker (a partial run leaves the README alone); True when the README was rewritten."""
+    covered = {(r["lib"], r["broker"]) for r in results}
+    wanted = {(lib.name, b) for lib in ALL for b in lib.brokers}
+    if not README.exists() or not wanted <= covered:
+        return False
+    old = README.read_text()
+    head, start, rest = old.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        return False
+    README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    return True
+
+
 def fmt_rate(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else "—"
 
@@ -189,6 +220,8 @@ def table(results: list[dict[str, Any]], pins: dict[str, dict[str, str]]) -> str
         version = pins.get(r["lib"], {}).get(r["lib"].replace("_", "-"), "")
         name = f"{r['lib']} {version}".strip()
         settings = r.get("settings", "")
+        if r.get("partial"):
+            settings = f"{settings} — *{r['partial']}*"
         if r.get("error"):
             settings = f"{settings} — **{r['error']}**".strip(" —")
         rows.append(
@@ -267,6 +300,7 @@ def main() -> None:
         results, pins = merge_previous(results, pins, args.jobs)
     machine = {
         "cores": os.cpu_count(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "redis": redis_version(args.redis_host, args.redis_port),
         "rabbitmq": rabbitmq_version() if "amqp" in brokers else "not used",
@@ -274,7 +308,8 @@ def main() -> None:
         "load_before": load_before,
     }
     text = (
-        f"{args.jobs:,} jobs per library; {machine['cores']} cores, Python {machine['python']}, "
+        f"{args.jobs:,} jobs per library; {machine['cores']} cores ({machine['cpu']}), "
+        f"Python {machine['python']}, "
         f"Redis {machine['redis']}, RabbitMQ {machine['rabbitmq']}, {machine['date_utc']} UTC, "
         f"best of {args.repeat}, load average {load_before} at start\n\n" + table(results, pins)
     )
@@ -283,6 +318,8 @@ def main() -> None:
     payload = {"machine": machine, "jobs": args.jobs, "results": results, "versions": pins}
     (RESULTS / "peers-latest.json").write_text(json.dumps(payload, indent=2) + "\n")
     print(text)
+    if update_readme(text, results):
+        print(f"\n(table written to {README.relative_to(ROOT)} too)", file=sys.stderr)
 
 
 if __name__ == "__main__":

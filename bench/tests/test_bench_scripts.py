@@ -76,3 +76,18 @@ def test_rss_runs_on_memory() -> None:
     ).stdout  # fmt: skip
     assert "| 3,000 |" in out
     assert "MiB after 3,000 jobs vs" in out.splitlines()[-1]
+
+
+def test_peers_readme_table_only_from_a_complete_run(tmp_path: Path) -> None:
+    run = _load("peers/run.py")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{run.README_START}\nold\n{run.README_END}\nafter\n")
+    run.README = readme
+    partial = [{"lib": "jobplug", "broker": "redis"}]
+    assert not run.update_readme("new table", partial)
+    assert "old" in readme.read_text()
+    complete = [{"lib": lib.name, "broker": b} for lib in run.ALL for b in lib.brokers]
+    assert run.update_readme("new table", complete)
+    assert readme.read_text() == (
+        f"intro\n{run.README_START}\nnew table\n{run.README_END}\nafter\n"
+    )

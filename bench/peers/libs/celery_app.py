@@ -7,7 +7,10 @@ import sys
 from benchkit import AMQP_URL, BROKER, QUEUE, REDIS_URL, hit
 from celery import Celery
 
-SETTINGS = "solo pool, prefetch x4"
+# Celery's optimizing guide: for many short tasks where throughput matters, a large
+# prefetch multiplier ("say 64, or 128"); the default 4 is meant for long tasks.
+PREFETCH = 128
+SETTINGS = f"solo pool, prefetch x{PREFETCH}"
 
 app = Celery("celery_app", broker=REDIS_URL if BROKER == "redis" else AMQP_URL)
 app.conf.update(
@@ -19,6 +22,7 @@ app.conf.update(
     worker_send_task_events=False,
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
+    worker_prefetch_multiplier=PREFETCH,
 )
 
 
