@@ -54,6 +54,22 @@ async def test_batch_enqueue_is_fifo_and_scheduled_scores_are_integers(
     assert await raw.llen(f"{namespace}:jobs:a") == 6
 
 
+async def test_finished_jobs_leave_nothing_behind_in_the_pool(broker: RedisBroker) -> None:
+    # a worker's memory must not grow with the number of jobs it has finished
+    await broker.enqueue([Job("a", {"i": i}) for i in range(30)])
+    await broker.subscribe(config("a"))
+    pool = broker.pool
+    assert pool is not None
+    got = await broker.fetch(30, 1.0)
+    assert len(got) == 30
+    await broker.ack(got[:20])
+    await broker.retry(got[20], datetime.now(timezone.utc) + timedelta(seconds=60))
+    await broker.bury(got[21])
+    await broker.ack(got[22:])
+    assert pool.held() == set()
+    assert not pool._finishing
+
+
 async def test_fetch_moves_to_inprogress_and_ack_fixes_locks(
     broker: RedisBroker, raw: Any, namespace: str
 ) -> None:

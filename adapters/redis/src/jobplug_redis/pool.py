@@ -228,7 +228,7 @@ class WorkerPool:
             if done.cancelled() or done.exception() is not None:
                 self.pending.append((op, raws))
             else:
-                self._finishing.subtract(raws)
+                self._finished(raws)
 
         task.add_done_callback(settled)
         with driver_errors(self.safe_url, what):
@@ -287,7 +287,17 @@ class WorkerPool:
             with driver_errors(self.safe_url, "retrying a finish"):
                 await op()
             self.pending.pop(0)
-            self._finishing.subtract(raws)
+            self._finished(raws)
+
+    def _finished(self, raws: list[bytes]) -> None:
+        # Counter.subtract would keep every finished job at 0: memory and held() would
+        # grow with each job ever processed
+        for raw in raws:
+            left = self._finishing[raw] - 1
+            if left > 0:
+                self._finishing[raw] = left
+            else:
+                self._finishing.pop(raw, None)
 
     async def release_outstanding(self) -> None:
         """Put back every job handed out and not finished (shutdown)."""
@@ -300,7 +310,7 @@ class WorkerPool:
     def held(self) -> set[bytes]:
         """Raw jobs this pool is responsible for: handed out, or being finished."""
         held = {r.raw for r in self.outstanding}
-        held.update(raw for raw, n in self._finishing.items() if n > 0)
+        held.update(self._finishing)
         return held
 
     def busy(self) -> dict[str, tuple[Job, int]]:
