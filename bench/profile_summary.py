@@ -3,10 +3,14 @@
 
     py-spy record -r 1000 --format raw -o prof.txt --subprocesses -- \\
         jobplug --log-level WARNING bench redis://127.0.0.1:6379/0?namespace=b -n 50000
-    python bench/profile_summary.py prof.txt --within _run_once
+    python bench/profile_summary.py prof.txt --within "benchmark worker" --within _run_once \\
+        --without importlib._bootstrap
 
-``--within`` keeps only the stacks with a frame whose text contains it (the event loop of
-the worker, say), so the producer's and the interpreter start-up's samples do not count.
+``--within`` keeps only the stacks with a frame whose text contains it; given more than
+once, a stack must match every one. With ``--subprocesses`` the first frame names the
+process, so the two above keep the worker process's event loop: neither the producer nor
+a thread blocked on a read count. ``--without`` drops the stacks with a frame containing
+it (the imports at start-up above).
 Prints the functions with the most samples on top of the stack (self) and anywhere in it
 (inclusive), as a share of the samples kept.
 """
@@ -33,7 +37,15 @@ def frame_name(frame: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("profile")
-    parser.add_argument("--within", default="", help="keep stacks with a frame containing this")
+    parser.add_argument(
+        "--within",
+        action="append",
+        default=[],
+        help="keep stacks with a frame containing this (repeatable: all must match)",
+    )
+    parser.add_argument(
+        "--without", action="append", default=[], help="drop stacks with a frame containing this"
+    )
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     own: Counter[str] = Counter()
@@ -45,7 +57,9 @@ def main() -> None:
             if not stack or not count_text.isdigit():
                 continue
             frames = stack.split(";")
-            if args.within and not any(args.within in f for f in frames):
+            if not all(any(text in f for f in frames) for text in args.within):
+                continue
+            if any(text in f for f in frames for text in args.without):
                 continue
             count = int(count_text)
             total += count

@@ -217,7 +217,8 @@ def table(results: list[dict[str, Any]], pins: dict[str, dict[str, str]]) -> str
             ratio = f"{ref / drain:.1f}"
         else:
             ratio = "n/a"
-        version = pins.get(r["lib"], {}).get(r["lib"].replace("_", "-"), "")
+        dist = "jobplug-core" if r["lib"] == "jobplug" else r["lib"]
+        version = pins.get(r["lib"], {}).get(dist, "")
         name = f"{r['lib']} {version}".strip()
         settings = r.get("settings", "")
         if r.get("partial"):

@@ -1,4 +1,5 @@
-"""arq: one asyncio worker, default max_jobs (10)."""
+"""arq: one asyncio worker, its defaults: max_jobs 10, and every poll_delay (0.5 s) at most
+queue_read_limit (100) job ids read from the queue."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from arq.connections import RedisSettings, create_pool
 from benchkit import QUEUE, REDIS_URL, ahit
 
-SETTINGS = "asyncio, max_jobs=10 (default)"
+SETTINGS = "asyncio, max_jobs=10, poll_delay=0.5s (defaults)"
 
 
 async def task(ctx: dict[str, Any]) -> None:
