@@ -217,9 +217,10 @@ def table(results: list[dict[str, Any]], pins: dict[str, dict[str, str]]) -> str
             ratio = f"{ref / drain:.1f}"
         else:
             ratio = "n/a"
-        dist = "jobplug-core" if r["lib"] == "jobplug" else r["lib"]
-        version = pins.get(r["lib"], {}).get(dist, "")
-        name = f"{r['lib']} {version}".strip()
+        if r["lib"] == "jobplug":  # an editable install: no version in the freeze
+            name = "jobplug (this checkout)"
+        else:
+            name = f"{r['lib']} {pins.get(r['lib'], {}).get(r['lib'], '')}".strip()
         settings = r.get("settings", "")
         if r.get("partial"):
             settings = f"{settings} — *{r['partial']}*"
@@ -276,7 +277,7 @@ def main() -> None:
             if not args.no_install or not _python(lib).exists():
                 ensure_venv(lib, log)
     schemes = jobplug_schemes() if JOBPLUG in libs else set()
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load_before = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     results: list[dict[str, Any]] = []
     for broker in brokers:
         for lib in libs:

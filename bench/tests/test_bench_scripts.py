@@ -34,6 +34,7 @@ def test_peers_table_ratios_are_jobplug_over_peer() -> None:
     ]
     text = run.table(results, {"rq": {"rq": "2.0"}})
     lines = text.splitlines()
+    assert lines[2].startswith("| jobplug (this checkout) | redis |")
     assert lines[2].endswith("| 9,000 | 1.0 |")
     assert lines[3].startswith("| rq 2.0 | redis |") and lines[3].endswith("| 3,000 | 3.0 |")
     assert "**boom**" in lines[4] and lines[4].endswith("| — | n/a |")
