@@ -9,6 +9,10 @@ jobs whose body INCRs one Redis counter, one producer, one worker process; the d
 runs from the first completion to the last. Redis keys go to a dedicated database
 (``--redis-db``, default 13) and every key and queue a run creates is deleted after it.
 Standard library only, so any Python 3.10+ with ``uv`` on PATH can run it.
+
+Writes ``bench/results/peers-latest.md`` and ``.json``; a run that covers every library on
+every broker also puts its table into ``bench/README.md``, between the ``peers table``
+markers.
 """
 
 from __future__ import annotations
