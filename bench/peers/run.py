@@ -53,7 +53,7 @@ JOBPLUG = Lib(
     "jobplug",
     "jobplug_app",
     ("-e", "core", "-e", "adapters/memory", "-e", "adapters/redis", "-e", "adapters/amqp",
-     "redis", "hiredis", "pika"),
+     "redis", "hiredis", "pika", "uvloop"),
     ("redis", "amqp"),
 )  # fmt: skip
 PEERS = (
@@ -70,7 +70,8 @@ PEERS = (
     Lib(
         "taskiq",
         "taskiq_app",
-        ("taskiq==0.13.0", "taskiq-redis==1.2.4", "taskiq-aio-pika==0.6.1", "hiredis", "pika"),
+        # [uv]: uvloop, which its worker then runs on (as jobplug's does, from jobplug[uvloop])
+        ("taskiq[uv]==0.13.0", "taskiq-redis==1.2.4", "taskiq-aio-pika==0.6.1", "hiredis", "pika"),
         ("redis", "amqp"),
     ),
 )

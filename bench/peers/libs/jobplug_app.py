@@ -9,9 +9,11 @@ import sys
 from benchkit import AMQP_URL, BROKER, PREFIX, QUEUE, REDIS_URL, ahit
 
 import jobplug
+from jobplug import loops
 
 CONCURRENCY = int(os.environ.get("BENCH_JOBPLUG_CONCURRENCY", "50"))
-SETTINGS = f"asyncio, concurrency={CONCURRENCY}"
+#: uvloop when installed (the harness installs it, as jobplug[uvloop] does); JOBPLUG_LOOP=asyncio
+SETTINGS = f"{loops.resolve()}, concurrency={CONCURRENCY}"
 HANDLER = f"{QUEUE}_hit"
 
 

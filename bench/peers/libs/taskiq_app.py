@@ -8,16 +8,23 @@ import sys
 
 from benchkit import AMQP_URL, BROKER, QUEUE, REDIS_URL, ahit
 
+try:  # taskiq's worker runs on uvloop when it is installed (taskiq[uv])
+    import uvloop  # noqa: F401
+
+    LOOP = "uvloop"
+except ImportError:
+    LOOP = "asyncio"
+
 if BROKER == "redis":
     from taskiq_redis import ListQueueBroker
 
     broker = ListQueueBroker(url=REDIS_URL, queue_name=QUEUE)
-    SETTINGS = "ListQueueBroker, 1 process, asyncio"
+    SETTINGS = f"ListQueueBroker, 1 process, {LOOP}"
 else:
     from taskiq_aio_pika import AioPikaBroker
 
     broker = AioPikaBroker(url=AMQP_URL, queue_name=QUEUE, exchange_name=QUEUE)
-    SETTINGS = "AioPikaBroker, 1 process, asyncio"
+    SETTINGS = f"AioPikaBroker, 1 process, {LOOP}"
 
 
 @broker.task(task_name="bench.hit")
