@@ -2,9 +2,10 @@
 
 ``auto`` (the default) runs on uvloop when it is installed (``pip install
 'jobplug[uvloop]'``), as uvicorn and taskiq do, and on the standard loop otherwise: a worker
-spends most of its time in the loop's socket and callback machinery, which uvloop runs in C
-(on RabbitMQ it drains about a third more jobs per second here; see ``bench/README.md``).
-``asyncio`` and ``uvloop`` force one; ``JOBPLUG_LOOP`` or ``jobplug worker --loop`` choose.
+spends much of its time in the loop's socket and callback machinery, which uvloop runs in C.
+How much that buys depends on the backend and the machine (``bench/README.md`` has the
+figures). ``asyncio`` and ``uvloop`` force one; ``JOBPLUG_LOOP`` or ``jobplug worker
+--loop`` choose.
 """
 
 from __future__ import annotations
