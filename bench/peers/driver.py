@@ -107,6 +107,10 @@ def run(lib_name: str, timeout: float, log_path: Path) -> dict[str, Any]:
             else:
                 result["error"] = f"timeout after {timeout:.0f}s: {count}/{n} jobs done"
         result["completed"] = int(r.get(benchkit.COUNT) or 0)
+        # the job that brought the count to N stamps LAST after its INCR: wait for it
+        settle = time.monotonic() + 10
+        while count >= n and r.get(benchkit.LAST) is None and time.monotonic() < settle:
+            time.sleep(0.01)
         first, last = r.get(benchkit.FIRST), r.get(benchkit.LAST)
         if first and last and result["completed"] >= n:
             span = float(last) - float(first)

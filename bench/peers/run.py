@@ -310,7 +310,7 @@ def main() -> None:
         "cpu": cpu_model(),
         "python": platform.python_version(),
         "redis": redis_version(args.redis_host, args.redis_port),
-        "rabbitmq": rabbitmq_version() if "amqp" in brokers else "not used",
+        "rabbitmq": rabbitmq_version(),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "load_before": load_before,
     }
@@ -318,7 +318,14 @@ def main() -> None:
         f"{args.jobs:,} jobs per library; {machine['cores']} cores ({machine['cpu']}), "
         f"Python {machine['python']}, "
         f"Redis {machine['redis']}, RabbitMQ {machine['rabbitmq']}, {machine['date_utc']} UTC, "
-        f"best of {args.repeat}, load average {load_before} at start\n\n" + table(results, pins)
+        f"best of {args.repeat}, load average {load_before} at start"
+        + (
+            f"; rows other than {', '.join(sorted(only))} from the previous run"
+            if args.merge
+            else ""
+        )
+        + "\n\n"
+        + table(results, pins)
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "peers-latest.md").write_text(text + "\n")

@@ -144,6 +144,30 @@ def check_args(args: Any) -> None:
 
 def check_json(value: Any, path: str) -> None:
     """Walk ``value``; raise :class:`InvalidArgsError` at the first non-JSON part."""
+    if not _is_json(value):
+        _find_non_json(value, path)
+
+
+_SCALARS = (str, bool, int, type(None))
+
+
+def _is_json(value: Any) -> bool:
+    """The common case, fast: no key paths are built unless something is wrong."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if type(key) is not str or not (isinstance(item, _SCALARS) or _is_json(item)):
+                return False
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(item, _SCALARS) or _is_json(item) for item in value)
+    return False
+
+
+def _find_non_json(value: Any, path: str) -> None:
     if value is None or isinstance(value, (str, bool, int)):
         return
     if isinstance(value, float):
@@ -156,11 +180,11 @@ def check_json(value: Any, path: str) -> None:
                 raise InvalidArgsError(
                     f"{path} has a key {key!r} of type {type(key).__name__}; JSON keys are strings"
                 )
-            check_json(item, f"{path}[{key!r}]")
+            _find_non_json(item, f"{path}[{key!r}]")
         return
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            check_json(item, f"{path}[{index}]")
+            _find_non_json(item, f"{path}[{index}]")
         return
     raise InvalidArgsError(
         f"{path} is of type {type(value).__name__}, which is not JSON-serialisable"
