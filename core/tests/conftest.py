@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,3 +36,28 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
 def row(output: str, text: str) -> str:
     """The first line of ``output`` that holds ``text``."""
     return next(line for line in output.splitlines() if text in line)
+
+
+JobplugRun = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def jobplug_process(tmp_path: Path) -> JobplugRun:
+    """``jobplug_process(app_source, *cli_args, env=None)``: write the module ``jobapp``
+    (``jobapp:worker``) into a temp dir and run ``python -m jobplug *cli_args`` there, in a
+    real process; ``env`` replaces the environment (default: this one)."""
+
+    def run(
+        source: str, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "jobapp.py").write_text(textwrap.dedent(source))
+        return subprocess.run(
+            [sys.executable, "-m", "jobplug", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ if env is None else env),
+        )
+
+    return run

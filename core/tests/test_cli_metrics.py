@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -56,9 +55,9 @@ async def wait_for_url(proc: asyncio.subprocess.Process) -> str:
 async def test_worker_serves_job_counters(
     tmp_path: Path, redis_server: str, namespace: str, drop_redis: Any
 ) -> None:
-    (tmp_path / "metricsapp.py").write_text(textwrap.dedent(APP))
+    (tmp_path / "jobapp.py").write_text(textwrap.dedent(APP))
     url = f"{redis_server}/0?namespace={namespace}"
-    command = [sys.executable, "-m", "jobplug", "worker", "metricsapp:worker", "--url", url]
+    command = [sys.executable, "-m", "jobplug", "worker", "jobapp:worker", "--url", url]
     proc = await asyncio.create_subprocess_exec(
         *command,
         "--metrics-port",
@@ -96,18 +95,11 @@ async def test_worker_serves_job_counters(
         await drop_redis(redis_server, namespace)
 
 
-def test_missing_extra_is_a_clean_error(tmp_path: Path) -> None:
+def test_missing_extra_is_a_clean_error(tmp_path: Path, jobplug_process: Any) -> None:
     """Without prometheus-client the option says which extra to install, no traceback."""
-    (tmp_path / "metricsapp.py").write_text(textwrap.dedent(APP))
     (tmp_path / "prometheus_client.py").write_text("raise ImportError('not installed')\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "jobplug", "worker", "metricsapp:worker", "--metrics-port", "0"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = jobplug_process(APP, "worker", "jobapp:worker", "--metrics-port", "0", env=env)
     assert done.returncode == 1
     assert "pip install 'jobplug[prometheus]'" in done.stderr
     assert "Traceback" not in done.stderr

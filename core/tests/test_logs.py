@@ -6,11 +6,8 @@ import io
 import json
 import logging
 import os
-import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,24 +141,19 @@ worker.plugin_manager.register(EnqueueOnStart())
 """
 
 
-def run_cli(tmp_path: Path, *options: str, env: dict[str, str] | None = None) -> str:
-    (tmp_path / "logapp.py").write_text(textwrap.dedent(APP))
-    command = [sys.executable, "-m", "jobplug", *options, "worker", "logapp:worker"]
-    done = subprocess.run(
-        command,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
+def run_cli(jobplug_process: Any, *options: str, env: dict[str, str] | None = None) -> str:
+    done = jobplug_process(
+        APP, *options, "worker", "jobapp:worker", env={**os.environ, **(env or {})}
     )
     assert done.returncode == 0, done.stderr
     assert "s3cret" not in done.stderr
     return done.stderr
 
 
-def test_cli_log_format_json(tmp_path: Path) -> None:
-    lines = [json.loads(line) for line in run_cli(tmp_path, "--log-format", "json").splitlines()]
+def test_cli_log_format_json(jobplug_process: Any) -> None:
+    lines = [
+        json.loads(line) for line in run_cli(jobplug_process, "--log-format", "json").splitlines()
+    ]
     messages = [line["message"] for line in lines]
     assert "connecting to redis://app:***@db.internal:6379/0" in messages
     job = next(line for line in lines if line.get("event") == "succeeded")
@@ -170,9 +162,9 @@ def test_cli_log_format_json(tmp_path: Path) -> None:
     assert any(m.startswith("worker stopped") for m in messages)
 
 
-def test_cli_log_format_from_the_environment_and_text_default(tmp_path: Path) -> None:
-    out = run_cli(tmp_path, env={"JOBPLUG_LOG_FORMAT": "json"})
+def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: Any) -> None:
+    out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "json"})
     assert all(line.startswith("{") for line in out.splitlines())
-    out = run_cli(tmp_path, env={"JOBPLUG_LOG_FORMAT": "text"})
+    out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "text"})
     assert "INFO jobplug.worker: job succeeded ping id=" in out
     assert "connecting to redis://app:***@db.internal:6379/0" in out

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,19 +60,10 @@ worker.plugin_manager.register(EnqueueOnStart())
 
 
 @pytest.mark.parametrize(("option", "expected"), [(None, "uvloop"), ("asyncio", "asyncio.")])
-def test_cli_worker_loop(tmp_path: Path, option: str | None, expected: str) -> None:
-    (tmp_path / "loopapp.py").write_text(textwrap.dedent(APP))
-    command = [sys.executable, "-m", "jobplug", "worker", "loopapp:worker"]
-    if option:
-        command += ["--loop", option]
-    done = subprocess.run(
-        command,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "JOBPLUG_LOOP"},
-    )
+def test_cli_worker_loop(jobplug_process: Any, option: str | None, expected: str) -> None:
+    loop = ["--loop", option] if option else []
+    env = {k: v for k, v in os.environ.items() if k != "JOBPLUG_LOOP"}
+    done = jobplug_process(APP, "worker", "jobapp:worker", *loop, env=env)
     assert done.returncode == 0, done.stderr
     assert f"loop: {expected}" in done.stdout
 
