@@ -259,7 +259,12 @@ def main() -> None:
     parser.add_argument("--broker", choices=("redis", "amqp", "both"), default="both")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per library run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per library; the best counts")
-    parser.add_argument("--jobplug-concurrency", type=int, default=50)
+    parser.add_argument(
+        "--jobplug-concurrency",
+        type=int,
+        default=100,
+        help="jobplug's jobs at once (100, as taskiq's default max_async_tasks)",
+    )
     parser.add_argument("--redis-host", default="127.0.0.1")
     parser.add_argument("--redis-port", type=int, default=6379)
     parser.add_argument("--redis-db", type=int, default=13, help="a database no one else uses")

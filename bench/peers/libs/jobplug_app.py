@@ -11,7 +11,7 @@ from benchkit import AMQP_URL, BROKER, PREFIX, QUEUE, REDIS_URL, ahit
 import jobplug
 from jobplug import loops
 
-CONCURRENCY = int(os.environ.get("BENCH_JOBPLUG_CONCURRENCY", "50"))
+CONCURRENCY = int(os.environ.get("BENCH_JOBPLUG_CONCURRENCY", "100"))
 #: uvloop when installed (the harness installs it, as jobplug[uvloop] does); JOBPLUG_LOOP=asyncio
 SETTINGS = f"{loops.resolve()}, concurrency={CONCURRENCY}"
 HANDLER = f"{QUEUE}_hit"
