@@ -166,6 +166,24 @@ async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
     assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1
 
 
+async def test_enable_serves_the_registry_of_the_apps_own_plugin(
+    registry: CollectorRegistry,
+) -> None:
+    worker = Worker(MemoryBroker(), load_plugins=False, fetch_timeout=0.05)
+    worker.register("x", lambda args: None)
+    install(worker, registry)
+    server = enable(worker, 0)
+    try:
+        await worker.perform(Job("x"))
+        async with worker:
+            await worker.broker.join(timeout=5)  # type: ignore[attr-defined]
+        got = await scrape(server)
+    finally:
+        server.close()
+    assert sum(isinstance(p, PrometheusMetrics) for p in worker.plugin_manager.get_plugins()) == 1
+    assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1
+
+
 async def test_queue_gauges_on_redis(
     registry: CollectorRegistry,
     server: MetricsServer,

@@ -260,10 +260,14 @@ def enable(
     """Metrics for ``worker``, served on ``addr:port``: what ``--metrics-port`` does.
 
     A worker that already has a :class:`PrometheusMetrics` plugin keeps it (a second one
-    would count every job twice).
+    would count every job twice), and without ``registry`` its registry is the one served.
     """
+    plugins = worker.plugin_manager.get_plugins()
+    existing = next((p for p in plugins if isinstance(p, PrometheusMetrics)), None)
+    if registry is None and existing is not None:
+        registry = existing.registry
     server = serve(port, addr, registry)
-    if not any(isinstance(p, PrometheusMetrics) for p in worker.plugin_manager.get_plugins()):
+    if existing is None:
         install(worker, registry)
     log.info("metrics on %s", server.url)
     return server
