@@ -61,7 +61,7 @@ async def test_retry_headers_carry_fails_and_error(make_broker: Any) -> None:
 
     await broker.retry(delivery, datetime.now(timezone.utc))  # due now: straight back
     [again] = await broker.fetch(1, 2)
-    headers = codec.headers_of(again.receipt)
+    headers = again.receipt.headers
     assert headers["jobplug-fails"] == 1
     assert headers["jobplug-error"] == "KeyError: 'x'"
     assert (again.job.fails, again.job.last_error) == (1, "KeyError: 'x'")

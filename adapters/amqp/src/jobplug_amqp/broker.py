@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aiormq.abc import DeliveredMessage
-
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
 from jobplug.errors import MalformedJobError
-from jobplug_amqp import codec, topology
+from jobplug_amqp import codec, topology, wire
 from jobplug_amqp.consumer import Consumer
 from jobplug_amqp.link import Link, Outgoing
 from jobplug_amqp.options import parse_url
+from jobplug_amqp.receiver import Endpoint
 from jobplug_amqp.topology import Names
 
 if TYPE_CHECKING:
@@ -97,7 +96,12 @@ class AmqpBroker(Broker):
             self.known_handlers.add(name)
         await self.link.ensure_ladder()  # retries go through it
         prefetch = self.options.prefetch or max(2 * config.concurrency, config.concurrency + 16)
-        consumer = Consumer(await self.link.new_channel(prefetch), queues)
+        options = self.options
+        name = f"{self.link.connection_name} consumer"
+        endpoint = Endpoint.from_url(
+            options.driver_url, options.ssl_context, options.connect_timeout, name
+        )
+        consumer = Consumer(endpoint, queues, prefetch, options.reconnect_interval, self.safe_url)
         await consumer.start()
         self._consumer = consumer
 
@@ -128,8 +132,8 @@ class AmqpBroker(Broker):
             except asyncio.TimeoutError:
                 return []
 
-    async def _decode(self, consumer: Consumer, message: DeliveredMessage) -> Delivery | None:
-        headers = message.header.properties.headers
+    async def _decode(self, consumer: Consumer, message: wire.Delivered) -> Delivery | None:
+        headers = message.headers
         if headers:
             due = headers.get("jobplug-at")
             if isinstance(due, int) and due > codec.now_ms():
@@ -140,12 +144,11 @@ class AmqpBroker(Broker):
         except MalformedJobError as exc:
             await self._dead_letter_malformed(consumer, message, str(exc))
             return None
-        redelivered = bool(getattr(message.delivery, "redelivered", False))
-        return Delivery(job, message, {"redelivered": redelivered})
+        return Delivery(job, message, {"redelivered": message.redelivered})
 
-    async def _redelay(self, consumer: Consumer, message: DeliveredMessage, due: int) -> None:
+    async def _redelay(self, consumer: Consumer, message: wire.Delivered, due: int) -> None:
         """A job that arrived before its time (a delay beyond one ladder pass): send it on."""
-        headers = dict(message.header.properties.headers or {})
+        headers = dict(message.headers or {})
         queue = str(headers.pop(topology.DEST_HEADER, "") or consumer.queue_of(message))
         headers.pop("jobplug-at", None)
         headers.pop("x-death", None)
@@ -158,7 +161,7 @@ class AmqpBroker(Broker):
         await consumer.ack([message])
 
     async def _dead_letter_malformed(
-        self, consumer: Consumer, message: DeliveredMessage, reason: str
+        self, consumer: Consumer, message: wire.Delivered, reason: str
     ) -> None:
         queue = consumer.queue_of(message)
         handler = self.names.handler_of(queue)

@@ -1,16 +1,16 @@
-"""The consuming channel: deliveries buffered for ``fetch``, acks batched where safe.
+"""The consuming side: deliveries buffered for ``fetch``, acks batched where safe, reconnects.
 
-RabbitMQ pushes up to ``prefetch`` unacknowledged messages per handler queue; the raw
-aiormq callback only appends them to a buffer, and ``fetch`` hands them to the core.
-Nothing is acknowledged before the core says so (manual acks after the handler
-finished). Acks of one batch are sent as a single ``basic.ack(multiple=True)`` when they
-form a contiguous run of the oldest unsettled delivery tags, else one by one: a
-``multiple`` ack never settles a message that is still buffered or running.
+RabbitMQ pushes up to ``prefetch`` unacknowledged messages over the worker's consuming
+connection (:mod:`jobplug_amqp.receiver`); they wait in a buffer until ``fetch`` hands them
+to the core. Nothing is acknowledged before the core says so (manual acks after the
+handler finished). Acks of one batch are sent as a single ``basic.ack(multiple=True)``
+when they form a contiguous run of the oldest unsettled delivery tags, else one by one:
+a ``multiple`` ack never settles a message that is still buffered or running.
 
-A delivery belongs to the channel it came on. When that channel dies (connection lost,
-broker restarted), RabbitMQ requeues its unacked messages by itself; the buffer is
-emptied, settling those deliveries becomes a no-op, and the channel re-consumes when
-aio-pika reopens it.
+A delivery belongs to the connection it came on. When that connection is lost (broker
+restarted, network gone), RabbitMQ requeues its unacked messages by itself; the buffer
+is emptied, settling those deliveries becomes a no-op, and a new connection consumes
+again, retried every ``reconnect_interval`` until it works.
 """
 
 from __future__ import annotations
@@ -18,63 +18,86 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-import aiormq
-from aio_pika.abc import AbstractRobustChannel
-from aiormq.abc import DeliveredMessage
-
-from jobplug_amqp.failures import describe
+from jobplug_amqp import wire
+from jobplug_amqp.failures import describe, wrapped
+from jobplug_amqp.receiver import CHANNEL, Endpoint, Receiver
 
 log = logging.getLogger("jobplug.amqp")
 
 
 class Consumer:
-    def __init__(self, channel: AbstractRobustChannel, queues: Iterable[str]) -> None:
-        self.channel = channel
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        queues: Sequence[str],
+        prefetch: int,
+        reconnect_interval: float,
+        safe_url: str,
+    ) -> None:
+        self.endpoint = endpoint
         self.queues = list(queues)
-        self.buffer: deque[DeliveredMessage] = deque()
+        self.prefetch = prefetch
+        self.reconnect_interval = reconnect_interval
+        self.safe_url = safe_url
+        self.buffer: deque[wire.Delivered] = deque()
         self.arrived = asyncio.Event()
-        self.queue_of_tag: dict[str, str] = {}
-        self._raw: aiormq.abc.AbstractChannel | None = None
-        self._unsettled: dict[int, None] = {}  # delivery tags of self._raw, in order
+        self._receiver: Receiver | None = None
+        self._unsettled: dict[int, None] = {}  # delivery tags of self._receiver, in order
+        self._lost = asyncio.Event()
+        self._reconnector: asyncio.Task[None] | None = None
         self._stopped = False
 
+    # -- connecting ------------------------------------------------------------------
     async def start(self) -> None:
-        self.channel.reopen_callbacks.add(self._on_reopen)
-        await self._consume()
+        with wrapped("consume", self.safe_url):
+            await self._open()
+        self._reconnector = asyncio.create_task(self._reconnect(), name="jobplug-amqp-consume")
 
-    async def _consume(self) -> None:
-        raw = await self.channel.get_underlay_channel()
-        self._raw = raw
-        self._unsettled = {}
-        self.buffer.clear()
-        for queue in self.queues:
-            ok = await raw.basic_consume(queue, self._on_message)
-            self.queue_of_tag[str(ok.consumer_tag)] = queue
+    async def _open(self) -> None:
+        # Current before the handshake ends: deliveries may come with the basic.consume-ok.
+        receiver = Receiver(self._on_delivered, self._on_lost)
+        self._receiver, self._unsettled = receiver, {}
+        await receiver.open(self.endpoint, self.queues, self.prefetch)
 
-    async def _on_reopen(self, _channel: object) -> None:
-        if self._stopped:
-            return
-        log.info("consumer channel reopened; consuming %d queue(s) again", len(self.queues))
-        try:
-            await self._consume()
-        except Exception as exc:  # the robust connection will try again
-            log.warning("re-consuming after a reconnect failed: %s", describe(exc))
+    def _on_lost(self, receiver: Receiver) -> None:
+        if receiver is self._receiver and receiver.ready and not self._stopped:
+            self._lost.set()
 
-    async def _on_message(self, message: DeliveredMessage) -> None:
-        if message.channel is not self._raw:
-            return  # from a channel that is gone: RabbitMQ requeued it
-        self._unsettled[message.delivery_tag or 0] = None
-        self.buffer.append(message)
+    async def _reconnect(self) -> None:
+        while not self._stopped:
+            await self._lost.wait()
+            self._lost.clear()
+            lost = self._receiver
+            self.buffer.clear()
+            self._unsettled = {}
+            reason = lost.reason if lost is not None else "?"
+            log.warning("consuming connection to %s lost (%s); reconnecting", self.safe_url, reason)
+            while not self._stopped:
+                await asyncio.sleep(self.reconnect_interval)
+                try:
+                    await self._open()
+                except Exception as exc:
+                    log.warning("reconnecting to %s failed: %s", self.safe_url, describe(exc))
+                    continue
+                log.info("consuming %d queue(s) again on %s", len(self.queues), self.safe_url)
+                break
+
+    # -- receiving -------------------------------------------------------------------
+    def _on_delivered(self, messages: list[wire.Delivered]) -> None:
+        unsettled = self._unsettled
+        for message in messages:
+            unsettled[message.delivery_tag] = None
+        self.buffer.extend(messages)
         self.arrived.set()
 
-    def is_current(self, message: DeliveredMessage) -> bool:
-        raw = self._raw
-        return message.channel is raw and raw is not None and not raw.is_closed
+    def is_current(self, message: wire.Delivered) -> bool:
+        receiver = self._receiver
+        return message.connection is receiver and receiver is not None and not receiver.closed
 
-    def take(self, max_jobs: int) -> list[DeliveredMessage]:
-        out: list[DeliveredMessage] = []
+    def take(self, max_jobs: int) -> list[wire.Delivered]:
+        out: list[wire.Delivered] = []
         buffer = self.buffer
         while buffer and len(out) < max_jobs:
             message = buffer.popleft()
@@ -84,15 +107,17 @@ class Consumer:
             self.arrived.clear()
         return out
 
-    def queue_of(self, message: DeliveredMessage) -> str:
-        tag = getattr(message.delivery, "consumer_tag", None)
-        return self.queue_of_tag.get(str(tag), "")
+    def queue_of(self, message: wire.Delivered) -> str:
+        receiver = message.connection
+        if isinstance(receiver, Receiver):
+            return receiver.queue_of_tag.get(message.consumer_tag, "")
+        return ""
 
     # -- settling --------------------------------------------------------------------
-    async def ack(self, messages: Iterable[DeliveredMessage]) -> None:
-        raw = self._raw
-        tags = {m.delivery_tag for m in messages if self.is_current(m) and m.delivery_tag}
-        if not tags or raw is None:
+    async def ack(self, messages: Iterable[wire.Delivered]) -> None:
+        receiver = self._receiver
+        tags = {m.delivery_tag for m in messages if self.is_current(m)}
+        if not tags or receiver is None:
             return
         unsettled = self._unsettled
         last = 0
@@ -100,44 +125,39 @@ class Consumer:
             if tag not in tags:
                 break
             last = tag
-        try:
-            if last:
-                for tag in [t for t in unsettled if t <= last]:
-                    del unsettled[tag]
-                    tags.discard(tag)
-                await raw.basic_ack(last, multiple=True, wait=False)
-            for tag in tags:
-                unsettled.pop(tag, None)
-                await raw.basic_ack(tag, wait=False)
-        except Exception as exc:  # channel gone: RabbitMQ redelivers (at-least-once)
-            log.warning("ack failed (%s); the jobs will be redelivered", describe(exc))
+        frames = []
+        if last:
+            for tag in [t for t in unsettled if t <= last]:
+                del unsettled[tag]
+                tags.discard(tag)
+            frames.append(wire.ack_frame(CHANNEL, last, True))
+        for tag in tags:
+            unsettled.pop(tag, None)
+            frames.append(wire.ack_frame(CHANNEL, tag, False))
+        # A write to a lost connection is dropped: RabbitMQ redelivers (at-least-once).
+        receiver.write(b"".join(frames))
 
-    async def nack(self, messages: Iterable[DeliveredMessage], requeue: bool = True) -> None:
-        raw = self._raw
-        if raw is None:
+    async def nack(self, messages: Iterable[wire.Delivered], requeue: bool = True) -> None:
+        receiver = self._receiver
+        if receiver is None:
             return
-        try:
-            for message in messages:
-                if self.is_current(message) and message.delivery_tag:
-                    self._unsettled.pop(message.delivery_tag, None)
-                    await raw.basic_nack(message.delivery_tag, requeue=requeue, wait=False)
-        except Exception as exc:
-            log.warning("release failed (%s); RabbitMQ requeues on its own", describe(exc))
+        frames = []
+        for message in messages:
+            if self.is_current(message):
+                self._unsettled.pop(message.delivery_tag, None)
+                frames.append(wire.nack_frame(CHANNEL, message.delivery_tag, requeue))
+        receiver.write(b"".join(frames))
 
     async def stop(self) -> None:
-        """Cancel the consumers and close the channel: RabbitMQ requeues the unacked."""
+        """Close the consuming connection: RabbitMQ requeues what was not acked."""
         self._stopped = True
-        self.channel.reopen_callbacks.discard(self._on_reopen)
+        if self._reconnector is not None:
+            self._reconnector.cancel()
+            await asyncio.gather(self._reconnector, return_exceptions=True)
         self.buffer.clear()
-        raw = self._raw
-        if raw is not None and not raw.is_closed:
-            for tag in list(self.queue_of_tag):
-                try:
-                    await raw.basic_cancel(tag)
-                except Exception as exc:
-                    log.debug("basic.cancel failed: %s", describe(exc))
-        try:
-            await self.channel.close()
-        except Exception as exc:
-            log.debug("closing the consumer channel failed: %s", describe(exc))
-        self._raw = None
+        receiver, self._receiver = self._receiver, None
+        if receiver is not None:
+            try:
+                await receiver.close()
+            except Exception as exc:
+                log.debug("closing the consuming connection failed: %s", describe(exc))

@@ -59,11 +59,16 @@ class Link:
         self._ladder = False
 
     # -- lifecycle -------------------------------------------------------------------
+    @property
+    def connection_name(self) -> str:
+        """How RabbitMQ's management UI names this process's connections."""
+        return f"jobplug {self.names.namespace} {socket.gethostname()}:{os.getpid()}"
+
     async def open(self) -> None:
         async with self._lock:
             if self.connection is not None:
                 return
-            name = f"jobplug {self.names.namespace} {socket.gethostname()}:{os.getpid()}"
+            name = self.connection_name
             with wrapped("connect", self.safe_url):
                 connection = await aio_pika.connect_robust(
                     self.options.driver_url,
@@ -102,13 +107,11 @@ class Link:
             raise BrokerConnectionError(f"not connected to {self.safe_url}")
         return self._channel
 
-    async def new_channel(self, prefetch: int | None = None) -> AbstractRobustChannel:
+    async def new_channel(self) -> AbstractRobustChannel:
         if self.connection is None:
             raise BrokerConnectionError(f"not connected to {self.safe_url}")
         with wrapped("open a channel", self.safe_url):
             channel: AbstractRobustChannel = await self.connection.channel(publisher_confirms=False)
-            if prefetch:
-                await channel.set_qos(prefetch_count=prefetch)
         return channel
 
     async def raw_channel(self) -> aiormq.abc.AbstractChannel:
