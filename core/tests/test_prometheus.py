@@ -152,34 +152,34 @@ async def test_inline_workers_get_no_queue_poller(registry: CollectorRegistry) -
     assert registry.get_sample_value("jobplug_jobs_succeeded_total", {"handler": "x"}) == 1
 
 
-async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
+def one_handler_worker() -> Worker:
     worker = Worker(MemoryBroker(), load_plugins=False, fetch_timeout=0.05)
     worker.register("x", lambda args: None)
-    server = enable(worker, 0, "127.0.0.1", registry)
+    return worker
+
+
+async def run_one_job_and_scrape(worker: Worker, server: MetricsServer) -> Samples:
     try:
         await worker.perform(Job("x"))
         async with worker:
             await worker.broker.join(timeout=5)  # type: ignore[attr-defined]
-        got = await scrape(server)
+        return await scrape(server)
     finally:
         server.close()
+
+
+async def test_enable_installs_and_serves(registry: CollectorRegistry) -> None:
+    worker = one_handler_worker()
+    got = await run_one_job_and_scrape(worker, enable(worker, 0, "127.0.0.1", registry))
     assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1
 
 
 async def test_enable_serves_the_registry_of_the_apps_own_plugin(
     registry: CollectorRegistry,
 ) -> None:
-    worker = Worker(MemoryBroker(), load_plugins=False, fetch_timeout=0.05)
-    worker.register("x", lambda args: None)
+    worker = one_handler_worker()
     install(worker, registry)
-    server = enable(worker, 0)
-    try:
-        await worker.perform(Job("x"))
-        async with worker:
-            await worker.broker.join(timeout=5)  # type: ignore[attr-defined]
-        got = await scrape(server)
-    finally:
-        server.close()
+    got = await run_one_job_and_scrape(worker, enable(worker, 0))
     assert sum(isinstance(p, PrometheusMetrics) for p in worker.plugin_manager.get_plugins()) == 1
     assert sample(got, "jobplug_jobs_succeeded_total", handler="x") == 1
 
