@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobplug import Job, Worker
+from jobplug import Discard, Job, Worker
 from jobplug.logs import JsonFormatter, formatter, job_fields
 from jobplug_memory import MemoryBroker
 
@@ -46,20 +46,28 @@ async def test_each_job_state_change_is_one_json_line_with_fields(json_lines: io
     def broken(args: dict[str, Any]) -> None:
         raise RuntimeError("no route to host")
 
+    def stale(args: dict[str, Any]) -> None:
+        raise Discard("superseded")
+
     worker.register("broken", broken, max_fails=2, backoff=lambda job: 0.01)
+    worker.register("stale", stale)
+    worker.register("optional", broken, max_fails=1, skip_dead=True)
     ok, bad = Job("ok"), Job("broken")
-    await worker.perform_many([ok, bad])
+    await worker.perform_many([ok, bad, Job("stale"), Job("optional")])
     async with worker:
         await broker.join(timeout=5, include_scheduled=True)
 
     lines = [line for line in parse(json_lines) if "event" in line]
     by_event = {(line["event"], line["handler"]): line for line in lines}
     events = {
-        h: [line["event"] for line in lines if line["handler"] == h] for h in ("ok", "broken")
+        h: [line["event"] for line in lines if line["handler"] == h]
+        for h in ("ok", "broken", "stale", "optional")
     }
     assert events == {
         "ok": ["started", "succeeded"],
         "broken": ["started", "failed", "started", "dead"],
+        "stale": ["started", "discarded"],
+        "optional": ["started", "dropped"],
     }, lines
     started = by_event["started", "ok"]
     assert started["level"] == "INFO" and started["job_id"] == ok.id and started["fails"] == 0
@@ -74,6 +82,9 @@ async def test_each_job_state_change_is_one_json_line_with_fields(json_lines: io
     assert dead["level"] == "WARNING" and dead["fails"] == 2
     assert isinstance(dead["duration"], float)
     assert dead["error"] == "RuntimeError: no route to host"
+    assert by_event["discarded", "stale"]["level"] == "INFO"
+    dropped = by_event["dropped", "optional"]
+    assert dropped["level"] == "WARNING" and dropped["error"] == "RuntimeError: no route to host"
 
 
 def test_job_fields_ignore_other_messages() -> None:
