@@ -31,6 +31,16 @@ def test_job_json_matches_go_bytes() -> None:
     )
 
 
+def test_floats_nested_anywhere_are_written_as_go_does() -> None:
+    args = {"deep": [1, {"x": 2.0, "y": [True, None, 1e21]}], "pair": (3, 0.5), "s": "1.0"}
+    assert codec.go_json(args) == (
+        '{"deep":[1,{"x":2,"y":[true,null,1e+21]}],"pair":[3,0.5],"s":"1.0"}'
+    )
+    assert codec.go_json({"n": [1, {"m": 2}], "s": "\u2028<"}) == (
+        '{"n":[1,{"m":2}],"s":"\\u2028\\u003c"}'
+    )
+
+
 def test_nil_args_and_failure_fields() -> None:
     assert codec.encode_fields("wat", "x", 1, None) == b'{"name":"wat","id":"x","t":1,"args":null}'
     job = Job("wat", {"a": 1}, id="x", enqueued_at=at(1), fails=1, last_error="ohno")

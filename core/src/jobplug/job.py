@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -24,8 +24,8 @@ _KNOWN = frozenset({"name", "id", "t", "args", "queue", "fails", "err", "failed_
 
 
 def new_job_id() -> str:
-    """24 lowercase hex characters, as gocraft/work makes them."""
-    return secrets.token_hex(12)
+    """24 lowercase hex characters from the OS's CSPRNG, as gocraft/work makes them."""
+    return os.urandom(12).hex()  # what secrets.token_hex(12) does, minus two calls
 
 
 def utcnow() -> datetime:
