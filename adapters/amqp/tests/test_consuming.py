@@ -94,3 +94,33 @@ async def test_stop_closes_the_connection_and_unacked_jobs_return(make_broker: A
     assert sorted(d.job.args["n"] for d in again) == [0, 1, 2]
     assert all(d.receipt.redelivered for d in again)
     await broker.ack(again)
+
+
+async def test_a_queue_deleted_under_a_running_worker_is_declared_again(
+    make_broker: Any, make_worker: Any, wait: Any
+) -> None:
+    broker: AmqpBroker = make_broker(reconnect_interval=0.1)
+    worker = make_worker(broker=broker)
+    done: list[int] = []
+    worker.register("h", lambda args: done.append(args["n"]))
+    await worker.start()
+    operator: AmqpBroker = make_broker()
+    await operator.connect()
+    queue = operator.names.queue("h")
+    raw = await operator.link.raw_channel()
+    await raw.queue_delete(queue)  # as from the management UI
+    await raw.close()
+
+    async def consumed_again() -> bool:
+        channel = await operator.link.raw_channel()
+        try:
+            ok = await channel.queue_declare(queue, passive=True)
+        except Exception:  # 404 closes the channel: the queue is not back yet
+            return False
+        await channel.close()
+        return ok.consumer_count == 1
+
+    # Nobody but the worker declares it: the worker must, and consume it again.
+    await wait.until_async(consumed_again, timeout=15)
+    await worker.perform(Job("h", {"n": 1}))
+    await wait.until(lambda: done == [1], timeout=10)

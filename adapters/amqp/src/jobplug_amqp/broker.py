@@ -101,7 +101,14 @@ class AmqpBroker(Broker):
         endpoint = Endpoint.from_url(
             options.driver_url, options.ssl_context, options.connect_timeout, name
         )
-        consumer = Consumer(endpoint, queues, prefetch, options.reconnect_interval, self.safe_url)
+        consumer = Consumer(
+            endpoint,
+            queues,
+            prefetch,
+            options.reconnect_interval,
+            self.safe_url,
+            redeclare=self.link.redeclare_queues,
+        )
         await consumer.start()
         self._consumer = consumer
 

@@ -10,7 +10,8 @@ a ``multiple`` ack never settles a message that is still buffered or running.
 A delivery belongs to the connection it came on. When that connection is lost (broker
 restarted, network gone), RabbitMQ requeues its unacked messages by itself; the buffer
 is emptied, settling those deliveries becomes a no-op, and a new connection consumes
-again, retried every ``reconnect_interval`` until it works.
+again, retried every ``reconnect_interval`` until it works. A queue deleted under a
+running worker (by an operator, say) is declared again through ``redeclare`` first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from jobplug_amqp import wire
 from jobplug_amqp.failures import describe, wrapped
@@ -35,12 +36,14 @@ class Consumer:
         prefetch: int,
         reconnect_interval: float,
         safe_url: str,
+        redeclare: Callable[[Sequence[str]], Awaitable[None]],
     ) -> None:
         self.endpoint = endpoint
         self.queues = list(queues)
         self.prefetch = prefetch
         self.reconnect_interval = reconnect_interval
         self.safe_url = safe_url
+        self.redeclare = redeclare
         self.buffer: deque[wire.Delivered] = deque()
         self.arrived = asyncio.Event()
         self._receiver: Receiver | None = None
@@ -74,12 +77,17 @@ class Consumer:
             self._unsettled = {}
             reason = lost.reason if lost is not None else "?"
             log.warning("consuming connection to %s lost (%s); reconnecting", self.safe_url, reason)
+            queue_gone = lost is not None and lost.queue_gone
             while not self._stopped:
                 await asyncio.sleep(self.reconnect_interval)
                 try:
+                    if queue_gone:
+                        await self.redeclare(self.queues)
                     await self._open()
                 except Exception as exc:
                     log.warning("reconnecting to %s failed: %s", self.safe_url, describe(exc))
+                    failed = self._receiver
+                    queue_gone = queue_gone or (failed is not None and failed.queue_gone)
                     continue
                 log.info("consuming %d queue(s) again on %s", len(self.queues), self.safe_url)
                 break

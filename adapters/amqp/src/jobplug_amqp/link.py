@@ -165,6 +165,15 @@ class Link:
             self._handlers.add(handler)
         return queue_name
 
+    async def redeclare_queues(self, queues: Sequence[str]) -> None:
+        """Declare handler queues again, though this connection declared them before (one
+        was deleted under a running worker)."""
+        for queue in queues:
+            handler = self.names.handler_of(queue)
+            self._handlers.discard(handler)
+            await self.ensure_handler(handler)
+        log.info("declared %d queue(s) again on %s", len(queues), self.safe_url)
+
     def ladder_ready(self) -> bool:
         return self._ladder
 

@@ -98,6 +98,7 @@ class Receiver(asyncio.Protocol):
         self._heartbeat: asyncio.TimerHandle | None = None
         self.queue_of_tag: dict[str, str] = {}
         self.reason = "not connected"
+        self.queue_gone = False  # a consumed queue does not exist (any more)
         self.ready = False  # consuming: the handshake is over
         self.closed = False
 
@@ -224,12 +225,14 @@ class Receiver(asyncio.Protocol):
             self.drop()
         elif isinstance(frame, commands.Channel.Close):
             self.reason = f"RabbitMQ closed the channel: {frame.reply_code} {frame.reply_text}"
+            self.queue_gone = frame.reply_code == 404
             self._send(channel, commands.Channel.CloseOk())
             self.drop()
         elif isinstance(frame, commands.Basic.Cancel):
             tag = frame.consumer_tag or ""
             queue = self.queue_of_tag.get(tag, tag)
             self.reason = f"RabbitMQ cancelled the consumer of {queue} (queue deleted?)"
+            self.queue_gone = True
             self.drop()
         elif isinstance(frame, commands.Connection.CloseOk):
             self.drop()
