@@ -23,6 +23,10 @@ Args = dict[str, Any]
 _KNOWN = frozenset({"name", "id", "t", "args", "queue", "fails", "err", "failed_at"})
 
 
+#: One encoder for every job: json.dumps with options builds a new JSONEncoder per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def new_job_id() -> str:
     """24 lowercase hex characters from the OS's CSPRNG, as gocraft/work makes them."""
     return os.urandom(12).hex()  # what secrets.token_hex(12) does, minus two calls
@@ -114,7 +118,7 @@ class Job:
 
     def encode(self) -> bytes:
         """Compact UTF-8 JSON of :meth:`to_dict`."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+        return _encode(self.to_dict()).encode()
 
     @classmethod
     def decode(cls, payload: bytes | str) -> Job:
