@@ -51,6 +51,8 @@ def test_url_options_and_vhost() -> None:
     for bad in ("amqp://h/?queue_type=stream", "amqp://h/?prefetch=x", "amqp://h/?namespace=a b"):
         with pytest.raises(ConfigurationError):
             parse_url(bad)
+    with pytest.raises(ConfigurationError, match="server_hostname is not supported"):
+        parse_url("amqps://h/?server_hostname=rabbit.internal")
     with pytest.raises(ConfigurationError) as info:
         parse_url("amqp://u:secret@h/?delivery_limit=0")
     assert "secret" not in str(info.value)

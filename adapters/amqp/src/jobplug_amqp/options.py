@@ -84,6 +84,13 @@ def parse_url(url: str) -> AmqpOptions:
     queue_type = (own.get("queue_type") or "classic").lower()
     if queue_type not in ("classic", "quorum"):
         raise ConfigurationError(f"queue_type must be 'classic' or 'quorum', got {queue_type!r}")
+    if "server_hostname" in own:
+        # aio-pika offers no way to pass it on, and a TLS name silently ignored is worse
+        # than none: say so instead.
+        raise ConfigurationError(
+            "URL option server_hostname is not supported: connect to the host name the "
+            "server's certificate names (an /etc/hosts entry can map it to the address)"
+        )
     tls = scheme == "amqps"
     return AmqpOptions(
         driver_url=driver_url,
