@@ -27,7 +27,6 @@ from jobplug_amqp import codec, topology, wire
 from jobplug_amqp.consumer import Consumer
 from jobplug_amqp.link import Link, Outgoing
 from jobplug_amqp.options import parse_url
-from jobplug_amqp.receiver import Endpoint
 from jobplug_amqp.topology import Names
 
 if TYPE_CHECKING:
@@ -96,16 +95,11 @@ class AmqpBroker(Broker):
             self.known_handlers.add(name)
         await self.link.ensure_ladder()  # retries go through it
         prefetch = self.options.prefetch or max(2 * config.concurrency, config.concurrency + 16)
-        options = self.options
-        name = f"{self.link.connection_name} consumer"
-        endpoint = Endpoint.from_url(
-            options.driver_url, options.ssl_context, options.connect_timeout, name
-        )
         consumer = Consumer(
-            endpoint,
+            self.link.consumer_endpoint(),
             queues,
             prefetch,
-            options.reconnect_interval,
+            self.options.reconnect_interval,
             self.safe_url,
             redeclare=self.link.redeclare_queues,
         )

@@ -100,16 +100,13 @@ class Consumer:
         self.buffer.extend(messages)
         self.arrived.set()
 
-    def is_current(self, message: wire.Delivered) -> bool:
-        receiver = self._receiver
-        return message.connection is receiver and receiver is not None and not receiver.closed
-
     def take(self, max_jobs: int) -> list[wire.Delivered]:
         out: list[wire.Delivered] = []
         buffer = self.buffer
+        current = self._receiver if self._receiver and not self._receiver.closed else None
         while buffer and len(out) < max_jobs:
             message = buffer.popleft()
-            if self.is_current(message):
+            if message.connection is current:
                 out.append(message)
         if not buffer:
             self.arrived.clear()
@@ -124,8 +121,10 @@ class Consumer:
     # -- settling --------------------------------------------------------------------
     async def ack(self, messages: Iterable[wire.Delivered]) -> None:
         receiver = self._receiver
-        tags = {m.delivery_tag for m in messages if self.is_current(m)}
-        if not tags or receiver is None:
+        if receiver is None or receiver.closed:
+            return
+        tags = {m.delivery_tag for m in messages if m.connection is receiver}
+        if not tags:
             return
         unsettled = self._unsettled
         last = 0
@@ -147,11 +146,11 @@ class Consumer:
 
     async def nack(self, messages: Iterable[wire.Delivered], requeue: bool = True) -> None:
         receiver = self._receiver
-        if receiver is None:
+        if receiver is None or receiver.closed:
             return
         frames = []
         for message in messages:
-            if self.is_current(message):
+            if message.connection is receiver:
                 self._unsettled.pop(message.delivery_tag, None)
                 frames.append(wire.nack_frame(CHANNEL, message.delivery_tag, requeue))
         receiver.write(b"".join(frames))

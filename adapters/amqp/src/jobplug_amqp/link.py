@@ -29,6 +29,7 @@ from jobplug.errors import BrokerConnectionError, BrokerError
 from jobplug_amqp import topology
 from jobplug_amqp.failures import CONNECTION_FAILURES, describe, wrapped
 from jobplug_amqp.options import AmqpOptions
+from jobplug_amqp.receiver import Endpoint
 from jobplug_amqp.topology import Names
 
 log = logging.getLogger("jobplug.amqp")
@@ -63,6 +64,16 @@ class Link:
     def connection_name(self) -> str:
         """How RabbitMQ's management UI names this process's connections."""
         return f"jobplug {self.names.namespace} {socket.gethostname()}:{os.getpid()}"
+
+    def consumer_endpoint(self) -> Endpoint:
+        """Where the worker's own consuming connection goes (same server, login, TLS)."""
+        options = self.options
+        return Endpoint.from_url(
+            options.driver_url,
+            options.ssl_context,
+            options.connect_timeout,
+            f"{self.connection_name} consumer",
+        )
 
     async def open(self) -> None:
         async with self._lock:

@@ -101,6 +101,7 @@ class Receiver(asyncio.Protocol):
         self.queue_gone = False  # a consumed queue does not exist (any more)
         self.ready = False  # consuming: the handshake is over
         self.closed = False
+        self._gone = asyncio.Event()  # set with ``closed``, for close() to wait on
 
     # -- opening -----------------------------------------------------------------------
     async def open(self, endpoint: Endpoint, queues: Sequence[str], prefetch: int) -> None:
@@ -211,6 +212,7 @@ class Receiver(asyncio.Protocol):
         if self.closed:
             return
         self.closed = True
+        self._gone.set()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
         if not self.reason:
@@ -257,14 +259,6 @@ class Receiver(asyncio.Protocol):
         if self.closed or self._transport is None:
             return
         self.reason = "closed by the worker"
-        done = asyncio.Event()
-        previous = self._on_lost
-
-        def lost(receiver: Receiver) -> None:
-            done.set()
-            previous(receiver)
-
-        self._on_lost = lost
         try:
             self._send(
                 0,
@@ -272,7 +266,7 @@ class Receiver(asyncio.Protocol):
                     reply_code=200, reply_text="worker stopping", class_id=0, method_id=0
                 ),
             )
-            await asyncio.wait_for(done.wait(), timeout)
+            await asyncio.wait_for(self._gone.wait(), timeout)
         finally:
             self.drop()
 
