@@ -124,7 +124,15 @@ def test_accepts_cjson_reencoding() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [b"not json", b"[1,2]", b'{"id":"x"}', b'{"name":"x","args":[1]}', b"\xff\xfe"]
+    "raw",
+    [
+        b"not json",
+        b"[1,2]",
+        b'{"id":"x"}',
+        b'{"name":"x","args":[1]}',
+        b"\xff\xfe",
+        b'{"name":"x","args":{"a":' + b"[" * 1000 + b"]" * 1000 + b"}}",
+    ],
 )
 def test_malformed_payloads_raise(raw: bytes) -> None:
     with pytest.raises(MalformedJobError):

@@ -23,6 +23,9 @@ Args = dict[str, Any]
 _KNOWN = frozenset({"name", "id", "t", "args", "queue", "fails", "err", "failed_at"})
 
 
+#: Why a payload nested deeper than the JSON parser's recursion limit is malformed.
+TOO_DEEP = "payload is not JSON a worker can read: nested too deeply"
+
 #: One encoder for every job: json.dumps with options builds a new JSONEncoder per call.
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -127,6 +130,8 @@ class Job:
             data = json.loads(payload)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedJobError(f"payload is not JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedJobError(TOO_DEEP) from None
         return cls.from_dict(data)
 
 

@@ -113,8 +113,13 @@ class Consumer:
                 continue
             try:
                 deliveries = await self.broker.fetch(free, self.fetch_timeout)
-            except BrokerError as exc:
-                log.warning("fetch failed (%s); retrying in %.2fs", exc, pause)
+            except Exception as exc:
+                if isinstance(exc, BrokerError):
+                    log.warning("fetch failed (%s); retrying in %.2fs", exc, pause)
+                else:
+                    # An adapter bug, not an outage: a worker that stopped fetching here
+                    # would still report running while its jobs wait, so say it loudly.
+                    log.exception("fetch raised an unexpected error; retrying in %.2fs", pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _RECONNECT_MAX)
                 continue
@@ -151,6 +156,12 @@ class Consumer:
         except asyncio.CancelledError as exc:
             if not self._raised_by_handler():
                 raise
+            await self._failed(delivery, reg, exc, started)
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt or a custom BaseException out of a handler (the
+            # worker's own signals never arrive this way): escaping the task would kill the
+            # worker with the job neither counted nor settled, so a poison job would
+            # crash-loop forever. It is a failure like any other.
             await self._failed(delivery, reg, exc, started)
         else:
             self._succeeded(delivery, started, "succeeded")

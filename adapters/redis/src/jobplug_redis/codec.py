@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from jobplug.errors import MalformedJobError
-from jobplug.job import Job, utcnow
+from jobplug.job import TOO_DEEP, Job, utcnow
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _str = json.JSONEncoder(ensure_ascii=False).encode
@@ -201,6 +201,8 @@ def decode_job(raw: bytes | str) -> tuple[Job, bool]:
         data = _loads(raw.decode() if isinstance(raw, bytes) else raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJobError(f"payload is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedJobError(TOO_DEEP) from None
     if type(data) is not dict:
         raise MalformedJobError(f"job payload must be a JSON object, got {type(data).__name__}")
     args = data.get("args")

@@ -37,7 +37,7 @@ def args_of(text: str) -> dict[str, Any]:
     """An observer's ``args`` as a dict; what is not a JSON object is kept under ``raw``."""
     try:
         value = json.loads(text) if text else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"raw": text}
     return value if isinstance(value, dict) else {"raw": value}
 
