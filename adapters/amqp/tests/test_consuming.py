@@ -124,3 +124,17 @@ async def test_a_queue_deleted_under_a_running_worker_is_declared_again(
     await wait.until_async(consumed_again, timeout=15)
     await worker.perform(Job("h", {"n": 1}))
     await wait.until(lambda: done == [1], timeout=10)
+
+
+async def test_a_producer_declares_a_deleted_queue_again_and_publishes(make_broker: Any) -> None:
+    producer: AmqpBroker = make_broker()
+    await producer.enqueue([Job("h", {"n": 1})])  # declares the queue on this connection
+    operator: AmqpBroker = make_broker()
+    await operator.connect()
+    queue = operator.names.queue("h")
+    raw = await operator.link.raw_channel()
+    await raw.queue_delete(queue)  # as from the management UI; the job in it is gone too
+    await producer.enqueue([Job("h", {"n": 2}), Job("h", {"n": 3})])  # was NO_ROUTE
+    ok = await raw.queue_declare(queue, passive=True)
+    assert ok.message_count == 2
+    await raw.close()

@@ -111,9 +111,9 @@ async def test_unroutable_publish_raises_broker_error(make_broker: Any) -> None:
 
 
 def _plain() -> Any:
-    from jobplug_amqp.codec import PLAIN
+    from jobplug_amqp.codec import properties
 
-    return PLAIN
+    return properties()
 
 
 async def test_fetch_respects_max_jobs_and_prefetch(make_broker: Any) -> None:

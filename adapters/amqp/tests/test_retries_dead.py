@@ -118,9 +118,9 @@ async def test_malformed_messages_go_dead_with_the_reason(make_worker: Any, wait
     queue = broker.names.queue("m")
     await broker.link.publish(
         [
-            Outgoing("", queue, b"not json at all", codec.PLAIN),
-            Outgoing("", queue, b'{"args": {"n": 1}}', codec.PLAIN),
-            Outgoing("", queue, b'{"name": "m", "args": [1, 2]}', codec.PLAIN),
+            Outgoing("", queue, b"not json at all", codec.properties()),
+            Outgoing("", queue, b'{"args": {"n": 1}}', codec.properties()),
+            Outgoing("", queue, b'{"name": "m", "args": [1, 2]}', codec.properties()),
         ]
     )
     await worker.perform(Job("m", {"n": 5}))  # the worker keeps running
@@ -138,6 +138,11 @@ async def test_malformed_messages_go_dead_with_the_reason(make_worker: Any, wait
     raws = sorted(r.job.meta["raw"] for r in (await inspector.dead()).items)
     assert "not json at all" in raws  # the original bytes are kept
     assert all(r.job.handler == "m" for r in (await inspector.dead()).items)
+    ids = sorted(r.job.id for r in (await inspector.dead()).items)
+    assert ids == sorted(r.job.id for r in (await inspector.dead()).items), "ids change"
+    assert len(set(ids)) == 3
+    await inspector.delete_dead(ids[0])  # found by the id an earlier listing showed
+    assert sorted(r.job.id for r in (await inspector.dead()).items) == ids[1:]
 
 
 async def test_quorum_delivery_limit_dead_letters_a_poison_message(make_broker: Any) -> None:

@@ -79,11 +79,10 @@ class AmqpBroker(Broker):
         body = job.encode()
         delay = due_ms - codec.now_ms() if due_ms else 0
         if delay <= 0:
-            props = codec.properties(headers) if headers else codec.PLAIN
-            return Outgoing("", queue, body, props)
+            return Outgoing("", queue, body, codec.properties(headers, job.id))
         extra = {topology.DEST_HEADER: queue, "jobplug-at": due_ms, **(headers or {})}
         exchange, key = topology.ladder_route(self.names, min(delay, topology.MAX_LADDER_MS))
-        return Outgoing(exchange, key, body, codec.properties(extra))
+        return Outgoing(exchange, key, body, codec.properties(extra, job.id))
 
     # -- consuming -------------------------------------------------------------------
     async def subscribe(self, config: ConsumerConfig) -> None:
@@ -192,7 +191,7 @@ class AmqpBroker(Broker):
         reason = "failed" if job.handler in self.known_handlers else "stray"
         headers = codec.dead_headers(job.handler, reason, job.last_error or "", job.fails)
         await self.link.publish(
-            [Outgoing("", self.names.dead, job.encode(), codec.properties(headers))]
+            [Outgoing("", self.names.dead, job.encode(), codec.properties(headers, job.id))]
         )
         await self.ack([delivery])
 

@@ -19,6 +19,7 @@ without parsing bodies; they are never needed to run a job. All times are epoch 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,18 +35,23 @@ CONTENT_TYPE = "application/json"
 PERSISTENT = 2
 _ERROR_HEADER_MAX = 1000
 
-#: Properties of a plain, immediate job message (shared: never mutated).
-PLAIN = Basic.Properties(content_type=CONTENT_TYPE, delivery_mode=PERSISTENT)
-
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def properties(headers: dict[str, Any] | None) -> Basic.Properties:
-    if not headers:
-        return Basic.Properties(content_type=CONTENT_TYPE, delivery_mode=PERSISTENT)
-    return Basic.Properties(content_type=CONTENT_TYPE, delivery_mode=PERSISTENT, headers=headers)
+def properties(
+    headers: dict[str, Any] | None = None, message_id: str | None = None
+) -> Basic.Properties:
+    """A new properties object per message: aiormq writes a message_id into the one it is
+    given and maps returned (unroutable) messages back to their publish by that id, so a
+    shared object would make a returned message confirm another one's publish."""
+    return Basic.Properties(
+        content_type=CONTENT_TYPE,
+        delivery_mode=PERSISTENT,
+        headers=headers or None,
+        message_id=message_id,
+    )
 
 
 def failure_headers(job: Job) -> dict[str, Any]:
@@ -94,7 +100,8 @@ def read_dead(message: DeliveredMessage) -> DeadMessage:
     try:
         job = Job.decode(message.body)
     except MalformedJobError as exc:
-        job = Job(handler=handler or "?", args={})
+        # The same id at every listing, so retry/delete by id can find it again.
+        job = Job(handler=handler or "?", args={}, id=_stable_id(message.body, headers))
         job.last_error = error or str(exc)
         job.meta["raw"] = message.body.decode("utf-8", "replace")[:_ERROR_HEADER_MAX]
         reason = reason or "malformed"
@@ -112,6 +119,12 @@ def read_dead(message: DeliveredMessage) -> DeadMessage:
     else:
         died_at = job.failed_at or job.enqueued_at
     return DeadMessage(job, died_at, reason, message.body, headers)
+
+
+def _stable_id(body: bytes, headers: dict[str, Any]) -> str:
+    digest = hashlib.sha256(body)
+    digest.update(str(headers.get("jobplug-died-at", "")).encode())
+    return digest.hexdigest()[:24]
 
 
 def _x_death_reason(headers: dict[str, Any]) -> str:

@@ -176,12 +176,12 @@ class AmqpInspector(Inspector):
             job = dead.job
             if dead.reason == "malformed" or "raw" in job.meta:
                 queue = str(dead.headers.get("jobplug-queue") or b.names.queue(job.handler))
-                messages.append(Outgoing("", queue, dead.raw, codec.PLAIN))
+                messages.append(Outgoing("", queue, dead.raw, codec.properties()))
                 continue
             job.fails, job.last_error, job.failed_at = 0, None, None
             job.enqueued_at = utcnow()
             queue = await b.link.ensure_handler(job.handler)
-            messages.append(Outgoing("", queue, job.encode(), codec.PLAIN))
+            messages.append(Outgoing("", queue, job.encode(), codec.properties(None, job.id)))
         await b.link.publish(messages)
 
 

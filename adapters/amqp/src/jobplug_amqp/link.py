@@ -218,9 +218,11 @@ class Link:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.options.publish_timeout
         pending = list(messages)
+        retried = False
         while pending:
             raw = await self._raw_channel(deadline)
             failed: list[Outgoing] = []
+            unroutable: list[Outgoing] = []
             for start in range(0, len(pending), _WINDOW):
                 chunk = pending[start : start + _WINDOW]
                 results = await asyncio.gather(
@@ -232,8 +234,17 @@ class Link:
                     # A confirm cancelled by a channel close: the outcome is unknown.
                     if isinstance(result, (*CONNECTION_FAILURES, asyncio.CancelledError)):
                         failed.append(message)
+                    elif (
+                        isinstance(result, _Unroutable) and not retried and self._declared(message)
+                    ):
+                        unroutable.append(message)
                     elif isinstance(result, BaseException):
                         raise result
+            if unroutable:
+                # A handler queue this connection declared is gone (an operator deleted it):
+                # declare it again and publish once more, rather than fail until a restart.
+                retried = True
+                await self.redeclare_queues(sorted({m.routing_key for m in unroutable}))
             if failed and loop.time() >= deadline:
                 raise BrokerConnectionError(
                     f"publish to {self.safe_url}: {len(failed)} message(s) not confirmed "
@@ -241,7 +252,13 @@ class Link:
                 )
             if failed:
                 log.warning("%d publish(es) lost with the connection; retrying", len(failed))
-            pending = failed
+            pending = failed + unroutable
+
+    def _declared(self, message: Outgoing) -> bool:
+        """Whether ``message`` went straight to a handler queue this connection declared."""
+        if message.exchange:
+            return False
+        return self.names.handler_of(message.routing_key) in self._handlers
 
     async def _raw_channel(self, deadline: float) -> aiormq.abc.AbstractChannel:
         channel = self.channel()
@@ -267,7 +284,7 @@ class Link:
             )
         except PublishError as exc:
             where = message.exchange or "the default exchange"
-            raise BrokerError(
+            raise _Unroutable(
                 f"RabbitMQ could not route a message to {where}"
                 f" with key {message.routing_key!r} on {self.safe_url}: {describe(exc)}"
             ) from exc
@@ -275,3 +292,7 @@ class Link:
             raise BrokerError(f"RabbitMQ refused (nacked) a message: {describe(exc)}") from exc
         if not isinstance(confirmation, Basic.Ack):
             raise BrokerError(f"RabbitMQ did not confirm a message: {confirmation!r}")
+
+
+class _Unroutable(BrokerError):
+    """RabbitMQ returned a mandatory message: no queue is bound where it was sent."""
