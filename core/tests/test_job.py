@@ -16,6 +16,13 @@ def test_ids_are_24_lowercase_hex_and_unique() -> None:
     assert all(len(i) == 24 and int(i, 16) >= 0 and i == i.lower() for i in ids)
 
 
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -25,6 +32,9 @@ def test_ids_are_24_lowercase_hex_and_unique() -> None:
         ({"x": math.inf}, "args['x'] is inf"),
         ({1: "a"}, "key 1 of type int"),
         ({"b": b"bytes"}, "args['b'] is of type bytes"),
+        ({"s": ["ok", "bad \udc80"]}, "args['s'][1] holds a lone surrogate"),
+        ({"k\ud800": 1}, "a key of args holds a lone surrogate"),
+        ({"deep": _nested(5000)}, "args is nested too deeply"),
     ],
 )
 def test_non_json_args_are_rejected_with_the_key_and_type(args: object, fragment: str) -> None:

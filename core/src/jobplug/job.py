@@ -153,31 +153,63 @@ def check_args(args: Any) -> None:
 
 def check_json(value: Any, path: str) -> None:
     """Walk ``value``; raise :class:`InvalidArgsError` at the first non-JSON part."""
-    if not _is_json(value):
+    try:
+        if _is_json(value):
+            return
         _find_non_json(value, path)
+    except RecursionError:
+        raise InvalidArgsError(f"{path} is nested too deeply to be a job's JSON") from None
 
 
-_SCALARS = (str, bool, int, type(None))
+_SCALARS = (bool, int, type(None))
+
+
+def _utf8_ok(text: str) -> bool:
+    """False for text with lone surrogates (from ``surrogateescape``, or a JSON escape such
+    as ``"\\udc80"``): UTF-8 cannot carry them, so no backend could store the job."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_json(value: Any) -> bool:
     """The common case, fast: no key paths are built unless something is wrong."""
     if isinstance(value, _SCALARS):
         return True
+    if isinstance(value, str):
+        return _utf8_ok(value)
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
         for key, item in value.items():
-            if type(key) is not str or not (isinstance(item, _SCALARS) or _is_json(item)):
+            if type(key) is not str or not (key.isascii() or _utf8_ok(key)):
+                return False
+            if (type(item) is str and item.isascii()) or isinstance(item, _SCALARS):
+                continue
+            if not _is_json(item):
                 return False
         return True
     if isinstance(value, (list, tuple)):
-        return all(isinstance(item, _SCALARS) or _is_json(item) for item in value)
+        return all(
+            (type(item) is str and item.isascii()) or isinstance(item, _SCALARS) or _is_json(item)
+            for item in value
+        )
     return False
 
 
+_SURROGATES = "holds a lone surrogate (invalid Unicode), which UTF-8 cannot encode"
+
+
 def _find_non_json(value: Any, path: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        if not _utf8_ok(value):
+            raise InvalidArgsError(f"{path} {_SURROGATES}")
+        return
+    if value is None or isinstance(value, (bool, int)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -189,6 +221,8 @@ def _find_non_json(value: Any, path: str) -> None:
                 raise InvalidArgsError(
                     f"{path} has a key {key!r} of type {type(key).__name__}; JSON keys are strings"
                 )
+            if not _utf8_ok(key):
+                raise InvalidArgsError(f"a key of {path} {_SURROGATES}")
             _find_non_json(item, f"{path}[{key!r}]")
         return
     if isinstance(value, (list, tuple)):
