@@ -123,6 +123,11 @@ class Broker(abc.ABC):
         if capability not in self.capabilities:
             raise CapabilityNotSupported(type(self).__name__, capability.value)
 
+    def check_handler_name(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Raise :class:`~jobplug.errors.ConfigurationError` if this backend cannot keep
+        jobs under ``name`` (called at register and at perform, before anything is written).
+        """
+
     # -- lifecycle -------------------------------------------------------------------
     async def connect(self) -> None:  # noqa: B027 - optional hook, idempotent
         """Open connections. Idempotent; called before the first operation."""

@@ -119,7 +119,9 @@ class Worker:
             raise WorkerStateError(
                 f"register {name!r} before start(); the worker is {self._state.value}"
             )
-        self._handlers[name] = make_registration(name, handler, dict(options))
+        registration = make_registration(name, handler, dict(options))
+        self.broker.check_handler_name(name)
+        self._handlers[name] = registration
 
     def handler(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
         """Decorator form of :meth:`register`; the name defaults to the function's name."""
@@ -198,6 +200,8 @@ class Worker:
                     f"no handler registered for {job.handler!r} "
                     f"(registered: {', '.join(sorted(self._handlers)) or 'none'})"
                 )
+        for name in {job.handler for job in jobs}:
+            self.broker.check_handler_name(name)
 
     # -- consuming -------------------------------------------------------------------
     async def start(self) -> None:

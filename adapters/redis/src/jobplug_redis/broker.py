@@ -23,7 +23,7 @@ from jobplug.job import Args, Job
 from jobplug_redis import codec, scripts
 from jobplug_redis.background import Maintenance
 from jobplug_redis.connection import Client, driver_errors, make_client, parse_url
-from jobplug_redis.keys import Keys
+from jobplug_redis.keys import Keys, check_job_name
 from jobplug_redis.pool import WorkerPool
 from jobplug_redis.reaper import Reaper
 from jobplug_redis.recovery import UntrackedJobs
@@ -61,6 +61,9 @@ class RedisBroker(Broker):
         self._known: dict[str, float] = {}
         self.pool: WorkerPool | None = None
         self.maintenance: Maintenance | None = None
+
+    def check_handler_name(self, name: str) -> None:
+        check_job_name(name)
 
     # -- lifecycle -------------------------------------------------------------------
     @property

@@ -8,7 +8,24 @@ them all in one Redis Cluster slot and every multi-key script stays legal.
 
 from __future__ import annotations
 
+from jobplug.errors import ConfigurationError
+
 DEFAULT_NAMESPACE = "jobplug"
+
+#: gocraft keeps a job type's state beside its list, in ``jobs:<name>:<suffix>``: the list
+#: of a job *named* ``x:lock`` would be ``x``'s lock counter.
+RESERVED_SUFFIXES = frozenset({"inprogress", "lock", "lock_info", "max_concurrency", "paused"})
+
+
+def check_job_name(name: str) -> None:
+    """Refuse a job name whose list key would be another job type's state key."""
+    head, colon, suffix = name.rpartition(":")
+    if colon and suffix in RESERVED_SUFFIXES:
+        raise ConfigurationError(
+            f"job name {name!r} cannot be used on Redis: its list would be the "
+            f"{suffix!r} key of job {head!r} (gocraft keeps jobs:<name>:{suffix} there); "
+            "rename it"
+        )
 
 
 def namespace_prefix(namespace: str) -> str:

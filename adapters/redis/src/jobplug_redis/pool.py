@@ -34,6 +34,7 @@ log = logging.getLogger("jobplug.redis")
 
 #: fetch script states (see scripts.FETCH); only "empty" queues get a wake-up watcher
 EMPTY = 0
+WRONG_TYPE = 5
 
 
 @dataclass(eq=False)
@@ -73,6 +74,7 @@ class WorkerPool:
         self._priorities = [t.spec.priority for t in self._order]
         self.worker_ids = [new_job_id() for _ in range(max(1, config.concurrency))]
         self._free_workers = list(reversed(self.worker_ids))
+        self._wrong_type_reported: set[str] = set()
         #: receipts handed to the core and not finished yet
         self.outstanding: dict[Receipt, Job] = {}
         #: finishes that failed; retried by the maintenance loop
@@ -162,7 +164,9 @@ class WorkerPool:
             flat, raw_states = await self._call(self._fetch(keys=keys, args=args))
         states = [0] * len(order)
         for position, index in enumerate(order):
-            states[index] = int(raw_states[position])
+            states[index] = state = int(raw_states[position])
+            if state == WRONG_TYPE:
+                self._report_wrong_type(self._order[index])
         if not flat:
             return [], states
         now = int(time.time())
@@ -190,6 +194,21 @@ class WorkerPool:
         if unique:
             await take_unique_markers(self.client, self.keys.prefix, self.safe_url, unique)
         return deliveries, (states if deliveries or not bad else None)
+
+    def _report_wrong_type(self, jt: JobType) -> None:
+        name = jt.spec.name
+        if name in self._wrong_type_reported:
+            return
+        self._wrong_type_reported.add(name)
+        log.error(
+            "jobs of %r are not fetched: one of its keys (%s, %s:paused, :lock, :lock_info,"
+            " :max_concurrency) holds a value of the wrong type, most likely the list of a job"
+            " named like %r; delete that key. Other job types go on.",
+            name,
+            jt.jobs,
+            jt.jobs,
+            f"{name}:lock",
+        )
 
     async def _bury_malformed(self, bad: list[tuple[JobType, bytes, str]], now: int) -> None:
         """A payload that is not a job goes to dead with why, its text kept; we go on."""

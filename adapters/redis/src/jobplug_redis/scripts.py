@@ -13,7 +13,9 @@ from __future__ import annotations
 #: max_concurrency) in sampled priority order. ARGV: pool id, max jobs, then one quota per
 #: type. First pass takes up to each quota, the second fills what is left in order.
 #: Returns {flat {raw, type index, ...}, {state per type}}; state 0 = empty, 1 = paused,
-#: 2 = at max concurrency, 3 = jobs left, 4 = took some.
+#: 2 = at max concurrency, 3 = jobs left, 4 = took some, 5 = one of its keys has the wrong
+#: type (another job type's list sits there: a job named ``<name>:lock``, say). A type in
+#: state 5 is skipped, so one bad key never stops fetching for the others.
 FETCH = """
 local pool = ARGV[1]
 local want = tonumber(ARGV[2])
@@ -21,11 +23,21 @@ local ntypes = #KEYS / 6
 local out = {}
 local states = {}
 local taken = 0
+local function is(key, kind)
+  local t = redis.call('type', key)['ok']
+  return t == 'none' or t == kind
+end
 local function take(g, limit)
   local b = (g - 1) * 6
-  local n = redis.call('llen', KEYS[b + 1])
+  local n = redis.pcall('llen', KEYS[b + 1])
+  if type(n) ~= 'number' then states[g] = 5 return end
   if n == 0 then states[g] = 0 return end
-  if redis.call('exists', KEYS[b + 3]) == 1 then states[g] = 1 return end
+  local paused = redis.call('type', KEYS[b + 3])['ok']
+  if paused == 'string' then states[g] = 1 return end
+  if paused ~= 'none' or not (is(KEYS[b + 4], 'string') and is(KEYS[b + 5], 'hash')
+      and is(KEYS[b + 6], 'string')) then
+    states[g] = 5 return
+  end
   local maxc = tonumber(redis.call('get', KEYS[b + 6]))
   if maxc and maxc > 0 then
     local room = maxc - (tonumber(redis.call('get', KEYS[b + 4])) or 0)
