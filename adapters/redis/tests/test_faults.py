@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from redis_test_servers import free_port
 
-from jobplug import BrokerConnectionError, Job, Worker
+from jobplug import BrokerConnectionError, ConfigurationError, Job, Worker
 from jobplug_redis import RedisBroker, background
 
 
@@ -116,3 +116,34 @@ async def test_a_worker_losing_redis_never_logs_the_password(
         redis_with_password.start()
     logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert "s3cret-pw" not in logged and "admin:***@" in logged
+
+
+async def test_a_refused_login_is_not_reported_as_unreachable(redis_server: str) -> None:
+    host = redis_server.split("://", 1)[1]
+    broker = RedisBroker(f"redis://jobplug-nobody:wr0ng-pw@{host}/0?namespace=auth")
+    with pytest.raises(BrokerConnectionError, match="refused the login") as info:
+        await broker.connect()
+    assert "unreachable" not in str(info.value) and "wr0ng-pw" not in str(info.value)
+    await broker.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://127.0.0.1/0?namspace=x", "unknown option 'namspace'.*did you mean 'namespace'"),
+        ("redis://127.0.0.1/0?socket_timout=1", "did you mean 'socket_timeout'"),
+        ("redis://127.0.0.1/abc", "must be a number"),
+        ("redis+cluster://127.0.0.1/2", "only database 0"),
+    ],
+)
+def test_url_mistakes_are_named_before_any_connection(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        RedisBroker(url)
+
+
+def test_valid_driver_options_still_pass() -> None:
+    broker = RedisBroker(
+        "rediss://127.0.0.1:6390/3?ssl_cert_reqs=none&socket_timeout=2&namespace=n"
+    )
+    assert broker.settings.driver_options == {"ssl_cert_reqs": "none", "socket_timeout": "2"}
+    RedisBroker("redis+cluster://127.0.0.1:7000?ssl=true&read_from_replicas=true")

@@ -10,6 +10,9 @@ build a ``redis.asyncio.Redis``; ``redis+cluster://host:port?namespace=app`` bui
 from __future__ import annotations
 
 import contextlib
+import difflib
+import functools
+import inspect
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +77,8 @@ def parse_url(url: str) -> Settings:
         raise ConfigurationError(f"max_crashes must be an integer in {redact(url)!r}") from None
     if max_crashes < 1:
         raise ConfigurationError(f"max_crashes must be >= 1 in {redact(url)!r}")
+    _check_driver_options(url, [k for k, _ in rest], cluster)
+    _check_db(url, parts.path, cluster)
     driver_scheme = scheme
     if cluster:
         driver_scheme = "rediss" if parse_bool(dict(rest).get("ssl")) else "redis"
@@ -81,6 +86,55 @@ def parse_url(url: str) -> Settings:
     netloc = parts.netloc or "127.0.0.1:6379"
     driver_url = urlunsplit((driver_scheme, netloc, parts.path, urlencode(rest), ""))
     return Settings(url, driver_url, cluster, namespace, max_crashes, dict(rest))
+
+
+def _check_driver_options(url: str, names: list[str], cluster: bool) -> None:
+    """redis-py passes unknown query options on as keyword arguments and fails only at the
+    first command, with a TypeError deep in its stack: name the misspelt option now."""
+    known = _driver_option_names(cluster) | ({"ssl"} if cluster else set())
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, [*OWN_OPTIONS, *known], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"unknown option {name!r} in the Redis URL {redact(url)!r}{hint} "
+                f"(jobplug's own: {', '.join(sorted(OWN_OPTIONS))}; the rest go to redis-py)"
+            )
+
+
+@functools.cache
+def _driver_option_names(cluster: bool) -> frozenset[str]:
+    """What redis-py's connections (and pool, and cluster client) accept as keywords."""
+    from redis.asyncio import connection as rconn
+
+    names: set[str] = set(getattr(rconn, "URL_QUERY_ARGUMENT_PARSERS", ()))
+    classes: list[Any] = [
+        rconn.ConnectionPool,
+        rconn.AbstractConnection,
+        rconn.Connection,
+        rconn.SSLConnection,
+    ]
+    if cluster:
+        classes.append(aioredis.RedisCluster)
+    for cls in classes:
+        for param in inspect.signature(cls.__init__).parameters.values():
+            if param.kind is param.KEYWORD_ONLY or param.kind is param.POSITIONAL_OR_KEYWORD:
+                names.add(param.name)
+    names.discard("self")
+    return frozenset(names)
+
+
+def _check_db(url: str, path: str, cluster: bool) -> None:
+    """redis-py silently uses db 0 for a path it cannot read (``/abc``)."""
+    db = path.strip("/")
+    if not db:
+        return
+    if not db.isdigit():
+        raise ConfigurationError(
+            f"the Redis database in {redact(url)!r} must be a number (/0 .. /15), not {db!r}"
+        )
+    if cluster and int(db) != 0:
+        raise ConfigurationError(f"Redis Cluster has only database 0, not {db} ({redact(url)!r})")
 
 
 def make_client(settings: Settings) -> Client:
@@ -103,6 +157,11 @@ def driver_errors(safe_url: str, what: str) -> Iterator[None]:
     """Turn redis-py exceptions into :mod:`jobplug.errors` ones (URL redacted)."""
     try:
         yield
+    except rexc.AuthenticationError as exc:  # a ConnectionError, but not "unreachable"
+        raise BrokerConnectionError(
+            f"Redis at {safe_url} refused the login during {what} (check the user and "
+            f"password in the URL): {redact(str(exc))}"
+        ) from exc
     except (rexc.ConnectionError, rexc.TimeoutError, ConnectionError, OSError) as exc:
         raise BrokerConnectionError(
             f"Redis at {safe_url} unreachable during {what}: {redact(str(exc))}"
