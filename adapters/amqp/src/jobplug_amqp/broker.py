@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
-from jobplug.errors import MalformedJobError
+from jobplug.errors import InvalidArgsError, MalformedJobError
 from jobplug_amqp import codec, topology, wire
 from jobplug_amqp.consumer import Consumer
 from jobplug_amqp.link import Link, Outgoing
@@ -69,6 +69,14 @@ class AmqpBroker(Broker):
             self.known_handlers.add(handler)
         due_ms = math.ceil(at.timestamp() * 1000) if at is not None else 0
         messages = [self._message(job, queues[job.handler], due_ms) for job in jobs]
+        limit = self.options.max_message_size
+        for job, message in zip(jobs, messages, strict=True):
+            if len(message.body) > limit:  # refused before any is published
+                raise InvalidArgsError(
+                    f"job {job.handler!r} is {len(message.body)} bytes as JSON, over the "
+                    f"{limit} bytes RabbitMQ takes (max_message_size); pass a reference "
+                    "to the data instead, or raise ?max_message_size= with the server's"
+                )
         if any(m.exchange for m in messages):
             await self.link.ensure_ladder()
         await self.link.publish(messages)

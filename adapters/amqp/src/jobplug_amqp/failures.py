@@ -8,7 +8,13 @@ from contextlib import contextmanager
 
 import aiormq.exceptions as amqp_errors
 
-from jobplug.errors import BrokerConnectionError, BrokerError, ConfigurationError, JobplugError
+from jobplug.errors import (
+    BrokerConnectionError,
+    BrokerError,
+    ConfigurationError,
+    InvalidArgsError,
+    JobplugError,
+)
 from jobplug.urls import redact
 
 #: Failures that mean "the connection or channel is gone": worth waiting for recovery.
@@ -32,6 +38,8 @@ def translate(exc: BaseException, what: str, safe_url: str) -> JobplugError:
     """The jobplug error for a driver failure during ``what``."""
     if isinstance(exc, JobplugError):
         return exc
+    if isinstance(exc, amqp_errors.ChannelPreconditionFailed) and "max size" in str(exc):
+        return InvalidArgsError(f"{what} on {safe_url} refused: {describe(exc)}")
     if isinstance(exc, amqp_errors.ChannelPreconditionFailed):
         return ConfigurationError(
             f"{what} on {safe_url} failed: {describe(exc)}. A queue or exchange of this "

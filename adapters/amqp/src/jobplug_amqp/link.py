@@ -22,14 +22,14 @@ from typing import Any
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
-from aiormq.exceptions import DeliveryError, PublishError
+from aiormq.exceptions import DeliveryError, InvalidFrameError, PublishError
 from pamqp.commands import Basic
 
-from jobplug.errors import BrokerConnectionError, BrokerError
+from jobplug.errors import BrokerConnectionError, BrokerError, JobplugError
 from jobplug_amqp import topology
-from jobplug_amqp.failures import CONNECTION_FAILURES, describe, wrapped
+from jobplug_amqp.failures import CONNECTION_FAILURES, describe, translate, wrapped
 from jobplug_amqp.options import AmqpOptions
-from jobplug_amqp.receiver import Endpoint
+from jobplug_amqp.receiver import Endpoint, refusal
 from jobplug_amqp.topology import Names
 
 log = logging.getLogger("jobplug.amqp")
@@ -80,14 +80,23 @@ class Link:
             if self.connection is not None:
                 return
             name = self.connection_name
-            with wrapped("connect", self.safe_url):
-                connection = await aio_pika.connect_robust(
-                    self.options.driver_url,
-                    ssl_context=self.options.ssl_context,
-                    timeout=self.options.connect_timeout,
-                    reconnect_interval=self.options.reconnect_interval,
-                    client_properties={"connection_name": name},
-                )
+            try:
+                with wrapped("connect", self.safe_url):
+                    connection = await aio_pika.connect_robust(
+                        self.options.driver_url,
+                        ssl_context=self.options.ssl_context,
+                        timeout=self.options.connect_timeout,
+                        reconnect_interval=self.options.reconnect_interval,
+                        client_properties={"connection_name": name},
+                    )
+            except BrokerError as exc:
+                if isinstance(exc.__cause__, InvalidFrameError):  # closed at open: say why
+                    why = await refusal(self.consumer_endpoint())
+                    if why:
+                        raise BrokerConnectionError(
+                            f"connect to {self.safe_url}: {why}"
+                        ) from exc.__cause__
+                raise
             try:
                 with wrapped("open a channel", self.safe_url):
                     channel = await connection.channel(
@@ -238,8 +247,10 @@ class Link:
                         isinstance(result, _Unroutable) and not retried and self._declared(message)
                     ):
                         unroutable.append(message)
-                    elif isinstance(result, BaseException):
+                    elif isinstance(result, JobplugError):
                         raise result
+                    elif isinstance(result, BaseException):
+                        raise translate(result, "publish", self.safe_url) from result
             if unroutable:
                 # A handler queue this connection declared is gone (an operator deleted it):
                 # declare it again and publish once more, rather than fail until a restart.

@@ -9,10 +9,13 @@ is the URL path (``/`` or ``/%2F`` for the default vhost).
 
 from __future__ import annotations
 
+import difflib
 import re
 import ssl
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aio_pika.robust_connection import RobustConnection
 
 from jobplug.errors import ConfigurationError
 from jobplug.urls import parse_bool, redact
@@ -27,6 +30,7 @@ OWN_OPTIONS = frozenset(
         "publish_timeout",
         "connect_timeout",
         "reconnect_interval",
+        "max_message_size",
         "handlers",
         "cafile",
         "capath",
@@ -37,6 +41,13 @@ OWN_OPTIONS = frozenset(
         "check_hostname",
         "server_hostname",
     }
+)
+
+#: Query options aiormq and aio-pika read from the URL; anything else is a typo, which
+#: they would ignore silently (a misspelt ``namespace`` would share the default one).
+DRIVER_OPTIONS = frozenset(
+    {"heartbeat", "timeout", "name", "auth", "cadata"}
+    | {p.name for p in RobustConnection.PARAMETERS}
 )
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
@@ -55,6 +66,8 @@ class AmqpOptions:
     publish_timeout: float = 30.0  # how long a publish waits for a lost connection to return
     connect_timeout: float = 10.0
     reconnect_interval: float = 1.0
+    #: RabbitMQ's own default (its ``max_message_size``); set it to the server's setting.
+    max_message_size: int = 134_217_728
     handlers: tuple[str, ...] = ()  # extra handler names the inspector reports
     ssl_context: ssl.SSLContext | None = None
 
@@ -74,6 +87,13 @@ def parse_url(url: str) -> AmqpOptions:
     query = parse_qsl(parts.query, keep_blank_values=True)
     own = {k: v for k, v in query if k in OWN_OPTIONS}
     rest = [(k, v) for k, v in query if k not in OWN_OPTIONS]
+    for name, _ in rest:
+        if name not in DRIVER_OPTIONS:
+            close = difflib.get_close_matches(name, [*OWN_OPTIONS, *DRIVER_OPTIONS], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"unknown option {name!r} in the AMQP URL {redact(url)!r}{hint}"
+            )
     driver_url = urlunsplit((scheme, parts.netloc, parts.path or "/", urlencode(rest), ""))
 
     namespace = own.get("namespace") or "jobplug"
@@ -102,6 +122,7 @@ def parse_url(url: str) -> AmqpOptions:
         publish_timeout=_number(own, "publish_timeout", 30.0, 0.0),
         connect_timeout=_number(own, "connect_timeout", 10.0, 0.1),
         reconnect_interval=_number(own, "reconnect_interval", 1.0, 0.05),
+        max_message_size=_int(own, "max_message_size", 134_217_728, 1),
         handlers=tuple(h for h in (own.get("handlers") or "").split(",") if h),
         ssl_context=_ssl_context(own) if tls else None,
     )

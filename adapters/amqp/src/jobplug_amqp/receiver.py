@@ -275,6 +275,19 @@ class Receiver(asyncio.Protocol):
             self._transport.close()
 
 
+async def refusal(endpoint: Endpoint) -> str:
+    """Why RabbitMQ refuses to open ``endpoint`` ("530 NOT_ALLOWED - vhost x not found"),
+    read off a handshake of our own; empty if it opens. aio-pika reports a refused virtual
+    host as an InvalidFrameError that names no reason."""
+    receiver = Receiver(lambda batch: None, lambda lost: None)
+    try:
+        await receiver.open(endpoint, (), 1)
+    except (ConnectionError, OSError, asyncio.TimeoutError) as exc:
+        return str(exc)
+    await receiver.close()
+    return ""
+
+
 def _text(value: object) -> str:
     """A long string from the server: pamqp leaves it as bytes when it is not UTF-8."""
     if isinstance(value, (bytes, bytearray)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import sys
@@ -22,13 +23,26 @@ _DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
+#: Drivers that log their own reconnect attempts: in a one-shot command that chatter
+#: would bury the command's one-line error, which already says what failed.
+_DRIVER_LOGGERS = ("aiormq", "aio_pika")
+
+
 @contextmanager
-def clean_errors() -> Iterator[None]:
-    """Turn jobplug errors into one redacted line and exit status 1, without a traceback."""
+def clean_errors(one_shot: bool = True) -> Iterator[None]:
+    """Turn jobplug errors into one redacted line and exit status 1, without a traceback;
+    in a ``one_shot`` command (not a worker) the drivers' reconnect logging is silenced."""
+    loggers = [logging.getLogger(name) for name in _DRIVER_LOGGERS] if one_shot else []
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     except JobplugError as exc:
         raise click.ClickException(redact(f"{type(exc).__name__}: {exc}")) from None
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def parse_duration(text: str) -> float:

@@ -59,7 +59,7 @@ def worker(
     """
     if url:
         os.environ[ENV_VAR] = url
-    with clean_errors():
+    with clean_errors(one_shot=False):
         obj = import_object(target)
         if callable(obj) and not isinstance(obj, Worker):
             obj = obj()
