@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import aiormq.exceptions as amqp_errors
 
+from jobplug.adapter import redact
 from jobplug.errors import BrokerConnectionError, BrokerError, ConfigurationError, JobplugError
-from jobplug.urls import redact
 
 #: Failures that mean "the connection or channel is gone": worth waiting for recovery.
 CONNECTION_FAILURES: tuple[type[BaseException], ...] = (

@@ -14,8 +14,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from jobplug.adapter import parse_bool, redact
 from jobplug.errors import ConfigurationError
-from jobplug.urls import parse_bool, redact
 
 #: Query options read by jobplug (never forwarded to the driver).
 OWN_OPTIONS = frozenset(

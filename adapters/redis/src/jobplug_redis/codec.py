@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from jobplug.adapter import Job, utcnow
 from jobplug.errors import MalformedJobError
-from jobplug.job import Job, utcnow
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _str = json.JSONEncoder(ensure_ascii=False).encode
