@@ -81,4 +81,3 @@ def test_every_public_name_exists() -> None:
         module = importlib.import_module(module_name)
         missing = [name for name in module.__all__ if not hasattr(module, name)]
         assert not missing, f"{module_name}.__all__ names what it lacks: {missing}"
-
