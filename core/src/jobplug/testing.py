@@ -165,7 +165,13 @@ class JobTester:
     def assert_failed(
         self, handler: str, args: Args = _ANY_ARGS, *, times: int | None = None
     ) -> Job:
-        """Assert ``handler`` failed and was scheduled for a retry."""
+        """Assert ``handler`` failed and was scheduled for a retry; return the last such job.
+
+        ``times`` counts the failures followed by a retry: the final failure, after which
+        the job is dead, is counted by :meth:`assert_dead` instead. A handler registered with
+        ``max_fails=3`` that always raises gives ``assert_failed(h, times=2)`` and
+        ``assert_dead(h, times=1)``.
+        """
         return self._assert("failed", "failed", handler, args, times)
 
     def assert_dead(self, handler: str, args: Args = _ANY_ARGS, *, times: int | None = None) -> Job:
