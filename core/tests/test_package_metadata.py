@@ -101,3 +101,25 @@ def test_the_meta_package_brings_the_pretty_cli() -> None:
     deps = [Requirement(d) for d in project(ROOT)["dependencies"]]
     core = next(r for r in deps if r.name == "jobplug-core")
     assert "cli" in core.extras
+
+
+@pytest.mark.parametrize("directory", PROJECTS, ids=ids)
+def test_project_urls_into_the_repository_exist(directory: Path) -> None:
+    for label, url in project(directory)["urls"].items():
+        if url.startswith(f"{REPO}/blob/main/"):
+            path = ROOT / url.removeprefix(f"{REPO}/blob/main/")
+            assert path.is_file(), f"{label} points at {path.relative_to(ROOT)}, which is missing"
+
+
+def test_changelog_and_contributing_guide() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog
+    assert "## [0.1.0]" in changelog
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for command in (
+        "pip install uv && uv run jobplug demo",
+        "pip install uv && uv sync --all-packages --all-extras && uv run pytest",
+    ):
+        assert command in readme
+        assert command in contributing
