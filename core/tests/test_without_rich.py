@@ -3,9 +3,11 @@ without it, in plain text."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from importlib.metadata import requires
+from pathlib import Path
 
 from packaging.requirements import Requirement
 
@@ -60,3 +62,23 @@ def test_adapters_lists_without_rich() -> None:
     assert lines[0] == "Installed jobplug adapters"
     assert lines[1].split() == ["scheme", "distribution", "version", "capabilities"]
     assert any(line.startswith("memory ") and "jobplug-memory" in line for line in lines)
+
+
+def test_only_the_console_module_imports_rich() -> None:
+    # any other import of rich in core would break the commands of a core without [cli]
+    src = Path(__file__).resolve().parents[1] / "src" / "jobplug"
+    offenders = []
+    for path in sorted(src.rglob("*.py")):
+        if path == src / "cli" / "console.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if any(n == "rich" or n.startswith("rich.") for n in names):
+                offenders.append(f"{path.relative_to(src)}:{node.lineno}")
+    assert not offenders, f"import from jobplug.cli.console instead: {offenders}"
