@@ -3,14 +3,17 @@ declared imports, and a README whose links work on the index's page."""
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
+from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -123,3 +126,51 @@ def test_changelog_and_contributing_guide() -> None:
     ):
         assert command in readme
         assert command in contributing
+
+
+#: distribution directory -> its import packages
+SOURCES = {
+    ROOT / "core": ["jobplug"],
+    ROOT / "adapters" / "memory": ["jobplug_memory"],
+    ROOT / "adapters" / "redis": ["jobplug_redis"],
+    ROOT / "adapters" / "amqp": ["jobplug_amqp"],
+    ROOT / "contract_tests": ["jobplug_contract"],
+    ROOT / "examples" / "sqlite_adapter": ["jobplug_sqlite"],
+}
+
+
+def third_party_imports(package: Path) -> set[str]:
+    """Top-level names of every absolute import in ``package`` outside the standard library
+    and jobplug's own packages."""
+    names: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+    return {
+        n
+        for n in names
+        if n not in sys.stdlib_module_names and not n.startswith("jobplug") and n != "__future__"
+    }
+
+
+@pytest.mark.parametrize("directory", list(SOURCES), ids=ids)
+def test_every_third_party_import_is_declared(directory: Path) -> None:
+    meta = project(directory)
+    lines = list(meta.get("dependencies", []))
+    for extra in meta.get("optional-dependencies", {}).values():
+        lines.extend(extra)
+    declared = {canonicalize_name(Requirement(line).name) for line in lines}
+    if directory == ROOT / "core":
+        # jobplug.pytest_plugin is imported by pytest itself, never without it
+        declared.add("pytest")
+    providers = packages_distributions()
+    missing = []
+    for package in SOURCES[directory]:
+        for name in sorted(third_party_imports(directory / "src" / package)):
+            dists = {canonicalize_name(d) for d in providers.get(name, [name])}
+            if not dists & declared:
+                missing.append(f"{name} (from {', '.join(sorted(dists))})")
+    assert not missing, f"imported but not declared: {missing}"
