@@ -18,9 +18,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from jobplug.adapter import adapter_for_scheme, redact, scheme_of
 from jobplug.errors import JobplugError
-from jobplug.registry import adapter_for_scheme
-from jobplug.urls import redact, scheme_of
 from jobplug_contract.report import FAIL, LEGEND, UNTESTED, Result, render, summarize
 
 URL_VARIABLE = "JOBPLUG_CERTIFY_URL"

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from jobplug import Broker, Capability, Inspector, Worker
-from jobplug.registry import broker_class
+from jobplug.adapter import broker_class
 from jobplug_contract.recorder import Recorder
 from jobplug_contract.setup import AdapterSetup
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from jobplug import Job, hookimpl
-from jobplug.middleware import CallNext
+from jobplug import CallNext, Job, hookimpl
 
 
 @dataclass

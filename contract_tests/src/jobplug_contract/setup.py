@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
-from jobplug.broker import Broker
-from jobplug.urls import scheme_of
+from jobplug.adapter import Broker, scheme_of
 
 #: Entry-point group where an adapter distribution may register its contract setup:
 #: entry name = URL scheme, value = ``module:function`` with ``function(url) -> AdapterSetup``.

@@ -35,7 +35,7 @@ from jobplug.hookspecs import hookimpl
 from jobplug.inspect import Inspector
 from jobplug.job import Args, Job
 from jobplug.middleware import CallNext, Middleware
-from jobplug.worker import Worker, connect
+from jobplug.worker import State, Worker, connect
 
 __version__ = "0.1.0"
 
@@ -63,6 +63,7 @@ __all__ = [
     "Middleware",
     "PeriodicSpec",
     "Retry",
+    "State",
     "UnknownHandlerError",
     "UnknownSchemeError",
     "Worker",

@@ -33,6 +33,13 @@ from jobplug.errors import WorkerStateError
 from jobplug.urls import parse_bool
 from jobplug.worker import State, Worker
 
+__all__ = [
+    "STATE_KEY",
+    "WORKER_OFF_ENV",
+    "lifespan",
+    "run_worker",
+]
+
 log = logging.getLogger("jobplug.asgi")
 
 #: Environment variable that turns the in-app worker off (producer only), as Buffalo's.

@@ -106,6 +106,7 @@ class Broker(abc.ABC):
 
     @classmethod
     def from_url(cls, url: str) -> Broker:
+        """Build the broker for ``url``; override when the constructor needs more."""
         return cls(url)
 
     @property
@@ -117,9 +118,11 @@ class Broker(abc.ABC):
         return f"<{type(self).__name__} {self.safe_url}>"
 
     def supports(self, capability: Capability) -> bool:
+        """Whether this broker declares ``capability``."""
         return capability in self.capabilities
 
     def require(self, capability: Capability) -> None:
+        """Raise :class:`~jobplug.errors.CapabilityNotSupported` unless declared."""
         if capability not in self.capabilities:
             raise CapabilityNotSupported(type(self).__name__, capability.value)
 
@@ -185,6 +188,7 @@ class Broker(abc.ABC):
         raise CapabilityNotSupported(type(self).__name__, Capability.PAUSE.value)
 
     async def unpause(self, handler: str) -> None:
+        """Hand out jobs of ``handler`` again after :meth:`pause`."""
         raise CapabilityNotSupported(type(self).__name__, Capability.PAUSE.value)
 
     def inspector(self) -> Inspector:

@@ -26,6 +26,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+__all__ = [
+    "BrokerConnectionError",
+    "BrokerError",
+    "CapabilityNotSupported",
+    "ConfigurationError",
+    "Discard",
+    "DuplicateSchemeError",
+    "InvalidArgsError",
+    "InvalidScheduleError",
+    "JobNotFoundError",
+    "JobplugError",
+    "MalformedJobError",
+    "Retry",
+    "UnknownHandlerError",
+    "UnknownSchemeError",
+    "WorkerStateError",
+]
+
 
 class JobplugError(Exception):
     """Base of every error jobplug raises on purpose."""

@@ -26,8 +26,23 @@ if TYPE_CHECKING:
     from jobplug.job import Job
     from jobplug.worker import Worker
 
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "jobplug_configure_worker",
+    "jobplug_job_dead",
+    "jobplug_job_enqueued",
+    "jobplug_job_failed",
+    "jobplug_job_started",
+    "jobplug_job_succeeded",
+    "jobplug_worker_started",
+    "jobplug_worker_stopped",
+]
+
 PROJECT = "jobplug"
+#: Marks the hook specifications below (for jobplug itself).
 hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's function or method as the implementation of the hook of its name.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 

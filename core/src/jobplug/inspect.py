@@ -15,11 +15,14 @@ from datetime import datetime
 
 from jobplug.job import Job
 
+#: Jobs per page of :meth:`Inspector.scheduled`, ``retries`` and ``dead``.
 PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
 class QueueInfo:
+    """One handler's queue: ready jobs, how long the oldest waited, paused."""
+
     handler: str
     count: int
     latency: float  # seconds the oldest ready job has waited; 0 when empty
@@ -28,6 +31,8 @@ class QueueInfo:
 
 @dataclass(frozen=True)
 class PoolInfo:
+    """One worker process (gocraft's worker pool) as its heartbeat describes it."""
+
     pool_id: str
     host: str
     pid: int
@@ -40,6 +45,8 @@ class PoolInfo:
 
 @dataclass(frozen=True)
 class BusyWorker:
+    """A worker slot running ``job`` since ``started_at``."""
+
     worker_id: str
     pool_id: str
     job: Job
@@ -57,6 +64,8 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of jobs at rest; ``total`` counts every page's jobs."""
+
     items: Sequence[JobRecord]
     total: int
     page: int = 1
@@ -68,44 +77,57 @@ class Inspector(abc.ABC):
     """Read-and-manage view of one backend. Job identity is ``(at, job id)``, as gocraft's."""
 
     @abc.abstractmethod
-    async def queues(self) -> list[QueueInfo]: ...
+    async def queues(self) -> list[QueueInfo]:
+        """One entry per known handler queue: ready jobs, latency, paused."""
 
     @abc.abstractmethod
-    async def pools(self) -> list[PoolInfo]: ...
+    async def pools(self) -> list[PoolInfo]:
+        """The live worker pools (processes) and their heartbeats."""
 
     @abc.abstractmethod
-    async def busy(self) -> list[BusyWorker]: ...
+    async def busy(self) -> list[BusyWorker]:
+        """The jobs running right now, one per busy worker slot."""
 
     @abc.abstractmethod
-    async def scheduled(self, page: int = 1) -> Page: ...
+    async def scheduled(self, page: int = 1) -> Page:
+        """A page of delayed jobs, soonest first."""
 
     @abc.abstractmethod
-    async def retries(self, page: int = 1) -> Page: ...
+    async def retries(self, page: int = 1) -> Page:
+        """A page of jobs waiting for a retry, soonest first."""
 
     @abc.abstractmethod
-    async def dead(self, page: int = 1) -> Page: ...
+    async def dead(self, page: int = 1) -> Page:
+        """A page of dead jobs, newest first."""
 
     @abc.abstractmethod
     async def retry_dead(self, job_id: str, at: datetime | None = None) -> None:
         """Move one dead job back to its queue (JobNotFoundError if absent)."""
 
     @abc.abstractmethod
-    async def delete_dead(self, job_id: str, at: datetime | None = None) -> None: ...
+    async def delete_dead(self, job_id: str, at: datetime | None = None) -> None:
+        """Delete one dead job (JobNotFoundError if absent)."""
 
     @abc.abstractmethod
-    async def retry_all_dead(self) -> int: ...
+    async def retry_all_dead(self) -> int:
+        """Move every dead job back to its queue; return how many."""
 
     @abc.abstractmethod
-    async def delete_all_dead(self) -> int: ...
+    async def delete_all_dead(self) -> int:
+        """Delete every dead job; return how many."""
 
     @abc.abstractmethod
-    async def delete_scheduled(self, job_id: str, at: datetime | None = None) -> None: ...
+    async def delete_scheduled(self, job_id: str, at: datetime | None = None) -> None:
+        """Delete one scheduled job (JobNotFoundError if absent)."""
 
     @abc.abstractmethod
-    async def delete_retry(self, job_id: str, at: datetime | None = None) -> None: ...
+    async def delete_retry(self, job_id: str, at: datetime | None = None) -> None:
+        """Delete one job waiting for a retry (JobNotFoundError if absent)."""
 
     @abc.abstractmethod
-    async def pause(self, handler: str) -> None: ...
+    async def pause(self, handler: str) -> None:
+        """Stop handing out jobs of ``handler`` in every process."""
 
     @abc.abstractmethod
-    async def unpause(self, handler: str) -> None: ...
+    async def unpause(self, handler: str) -> None:
+        """Hand out jobs of ``handler`` again."""

@@ -36,6 +36,7 @@ def new_job_id() -> str:
 
 
 def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
     return datetime.now(timezone.utc)
 
 

@@ -30,6 +30,14 @@ from typing import IO, Any, Literal
 from jobplug.job import Job
 from jobplug.urls import redact
 
+__all__ = [
+    "JsonFormatter",
+    "LogFormat",
+    "RedactingFormatter",
+    "configure",
+]
+
+#: The two log formats: ``text`` lines or ``json`` objects.
 LogFormat = Literal["text", "json"]
 FORMATS: tuple[LogFormat, ...] = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -69,6 +77,7 @@ class RedactingFormatter(logging.Formatter):
     """The usual text format, with passwords in URLs replaced by ``***``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as the standard text line, with passwords redacted."""
         return redact(super().format(record))
 
 
@@ -76,6 +85,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, job fields, extras."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object (job lines lifted into fields), redacted."""
         message = redact(record.getMessage())
         data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(

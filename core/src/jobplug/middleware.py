@@ -19,7 +19,9 @@ from typing import Any
 
 from jobplug.job import Job
 
+#: ``await call_next(job)``: runs the rest of the chain and the handler.
 CallNext = Callable[[Job], Awaitable[Any]]
+#: ``async def mw(job, call_next)``: wraps every handler (see the module docstring).
 Middleware = Callable[[Job, CallNext], Awaitable[Any]]
 
 

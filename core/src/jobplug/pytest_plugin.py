@@ -20,6 +20,14 @@ import pytest
 from jobplug.testing import JobTester
 from jobplug.worker import Worker
 
+__all__ = [
+    "INLINE_URL",
+    "jobplug_jobs",
+    "jobplug_url",
+    "jobplug_worker",
+]
+
+#: The default ``jobplug_url``: each ``perform`` runs its job before it returns.
 INLINE_URL = "memory://?mode=inline"
 
 

@@ -40,6 +40,7 @@ class AdapterInfo:
     version: str
 
     def load(self) -> type[Broker]:
+        """Import the adapter's Broker class (ConfigurationError if it is not one)."""
         cls = self.entry_point.load()
         if not (isinstance(cls, type) and issubclass(cls, Broker)):
             raise ConfigurationError(
@@ -68,6 +69,7 @@ def installed_adapters() -> dict[str, list[AdapterInfo]]:
 
 
 def adapter_for_scheme(scheme: str) -> AdapterInfo:
+    """The one installed adapter serving ``scheme`` (Unknown/DuplicateSchemeError)."""
     adapters = installed_adapters()
     candidates = adapters.get(scheme.lower())
     if not candidates:

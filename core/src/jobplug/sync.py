@@ -20,10 +20,16 @@ from jobplug.job import Args, Job
 if TYPE_CHECKING:
     from jobplug.worker import Worker
 
+__all__ = [
+    "SyncWorker",
+]
+
 T = TypeVar("T")
 
 
 class SyncWorker:
+    """The blocking facade of a :class:`~jobplug.Worker`: ``worker.sync``."""
+
     def __init__(self, worker: Worker) -> None:
         self._worker = worker
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -31,20 +37,25 @@ class SyncWorker:
         self._lock = threading.Lock()
 
     def perform(self, job: Job) -> None:
+        """Blocking :meth:`Worker.perform <jobplug.Worker.perform>`."""
         self._call(self._worker.perform(job))
 
     def perform_many(self, jobs: Sequence[Job]) -> None:
+        """Blocking :meth:`Worker.perform_many <jobplug.Worker.perform_many>`."""
         self._call(self._worker.perform_many(jobs))
 
     def perform_in(self, job: Job, delay: timedelta | float) -> None:
+        """Blocking :meth:`Worker.perform_in <jobplug.Worker.perform_in>`."""
         self._call(self._worker.perform_in(job, delay))
 
     def perform_at(self, job: Job, when: datetime) -> None:
+        """Blocking :meth:`Worker.perform_at <jobplug.Worker.perform_at>`."""
         self._call(self._worker.perform_at(job, when))
 
     def perform_unique(
         self, job: Job, *, key: Args | None = None, at: datetime | None = None
     ) -> bool:
+        """Blocking :meth:`Worker.perform_unique <jobplug.Worker.perform_unique>`."""
         return self._call(self._worker.perform_unique(job, key=key, at=at))
 
     def close(self) -> None:

@@ -32,6 +32,14 @@ from jobplug.hookspecs import hookimpl
 from jobplug.job import Args, Job
 from jobplug.worker import State, Worker
 
+__all__ = [
+    "EventKind",
+    "JobEvent",
+    "JobRecorder",
+    "JobTester",
+]
+
+#: What happened to a job, as the hooks report it.
 EventKind = Literal["enqueued", "started", "succeeded", "failed", "dead"]
 
 
@@ -63,10 +71,12 @@ class JobRecorder:
 
     @property
     def events(self) -> list[JobEvent]:
+        """A copy of the events recorded so far, oldest first."""
         with self._lock:
             return list(self._events)
 
     def clear(self) -> None:
+        """Forget the recorded events."""
         with self._lock:
             self._events.clear()
 
@@ -138,15 +148,19 @@ class JobTester:
         ]
 
     def enqueued(self, handler: str | None = None) -> list[Job]:
+        """The jobs enqueued (of ``handler``), oldest first."""
         return self.jobs("enqueued", handler)
 
     def performed(self, handler: str | None = None) -> list[Job]:
+        """The jobs that ran and finished (of ``handler``), oldest first."""
         return self.jobs("succeeded", handler)
 
     def failed(self, handler: str | None = None) -> list[Job]:
+        """The failures followed by a retry (of ``handler``), oldest first."""
         return self.jobs("failed", handler)
 
     def dead(self, handler: str | None = None) -> list[Job]:
+        """The jobs that died (of ``handler``), oldest first."""
         return self.jobs("dead", handler)
 
     # -- assertions ------------------------------------------------------------------
@@ -165,7 +179,13 @@ class JobTester:
     def assert_failed(
         self, handler: str, args: Args = _ANY_ARGS, *, times: int | None = None
     ) -> Job:
-        """Assert ``handler`` failed and was scheduled for a retry."""
+        """Assert ``handler`` failed and was scheduled for a retry; return the last such job.
+
+        ``times`` counts the failures followed by a retry: the final failure, after which
+        the job is dead, is counted by :meth:`assert_dead` instead. A handler registered with
+        ``max_fails=3`` that always raises gives ``assert_failed(h, times=2)`` and
+        ``assert_dead(h, times=1)``.
+        """
         return self._assert("failed", "failed", handler, args, times)
 
     def assert_dead(self, handler: str, args: Args = _ANY_ARGS, *, times: int | None = None) -> Job:
@@ -173,9 +193,11 @@ class JobTester:
         return self._assert("dead", "dead", handler, args, times)
 
     def assert_not_enqueued(self, handler: str, args: Args = _ANY_ARGS) -> None:
+        """Assert no job of ``handler`` (with ``args``) was enqueued."""
         self._assert_none("enqueued", "enqueued", handler, args)
 
     def assert_not_performed(self, handler: str, args: Args = _ANY_ARGS) -> None:
+        """Assert no job of ``handler`` (with ``args``) ran and finished."""
         self._assert_none("succeeded", "performed", handler, args)
 
     def _matching(self, kind: EventKind, handler: str, args: Args) -> list[Job]:

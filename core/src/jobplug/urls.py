@@ -38,6 +38,7 @@ def query_options(url: str) -> dict[str, str]:
 
 
 def parse_bool(value: str | None, default: bool = False) -> bool:
+    """A URL option or environment value as a bool (``1/true/yes/on``)."""
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}

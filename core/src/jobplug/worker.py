@@ -46,6 +46,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class State(str, enum.Enum):
+    """A worker's lifecycle: new, running, stopping, stopped (a worker runs once)."""
+
     NEW = "new"
     RUNNING = "running"
     STOPPING = "stopping"
@@ -100,10 +102,12 @@ class Worker:
 
     @property
     def state(self) -> State:
+        """Where the worker is in its lifecycle."""
         return self._state
 
     @property
     def handlers(self) -> dict[str, Registration]:
+        """A copy of the registered handlers, by name."""
         return dict(self._handlers)
 
     # -- registration ----------------------------------------------------------------

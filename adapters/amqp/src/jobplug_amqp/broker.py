@@ -30,7 +30,7 @@ from jobplug_amqp.options import parse_url
 from jobplug_amqp.topology import Names
 
 if TYPE_CHECKING:
-    from jobplug.inspect import Inspector
+    from jobplug.adapter import Inspector
 
 log = logging.getLogger("jobplug.amqp")
 

@@ -28,8 +28,8 @@ from typing import Any
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
+from jobplug.adapter import Job
 from jobplug.errors import MalformedJobError
-from jobplug.job import Job
 
 CONTENT_TYPE = "application/json"
 PERSISTENT = 2

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import aiormq.exceptions as amqp_errors
 
+from jobplug.adapter import redact
 from jobplug.errors import (
     BrokerConnectionError,
     BrokerError,
@@ -15,7 +16,6 @@ from jobplug.errors import (
     InvalidArgsError,
     JobplugError,
 )
-from jobplug.urls import redact
 
 #: Failures that mean "the connection or channel is gone": worth waiting for recovery.
 CONNECTION_FAILURES: tuple[type[BaseException], ...] = (

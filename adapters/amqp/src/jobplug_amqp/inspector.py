@@ -21,9 +21,17 @@ from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import ChannelNotFoundEntity
 from pamqp.commands import Basic
 
+from jobplug.adapter import (
+    PAGE_SIZE,
+    BusyWorker,
+    Inspector,
+    JobRecord,
+    Page,
+    PoolInfo,
+    QueueInfo,
+    utcnow,
+)
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError
-from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
-from jobplug.job import utcnow
 from jobplug_amqp import codec
 from jobplug_amqp.broker import AmqpBroker
 from jobplug_amqp.codec import DeadMessage

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aio_pika.robust_connection import RobustConnection
 
+from jobplug.adapter import parse_bool, redact
 from jobplug.errors import ConfigurationError
-from jobplug.urls import parse_bool, redact
 
 #: Query options read by jobplug (never forwarded to the driver).
 OWN_OPTIONS = frozenset(

@@ -25,10 +25,8 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, HandlerSpec, Job
+from jobplug.adapter import Args, Inspector, JobRecord, query_options, utcnow
 from jobplug.errors import ConfigurationError
-from jobplug.inspect import Inspector, JobRecord
-from jobplug.job import Args, utcnow
-from jobplug.urls import query_options
 
 _shared: dict[str, MemoryBroker] = {}
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import heapq
 from datetime import datetime, timezone
 
+from jobplug.adapter import (
+    PAGE_SIZE,
+    BusyWorker,
+    Inspector,
+    JobRecord,
+    Page,
+    PoolInfo,
+    QueueInfo,
+    utcnow,
+)
 from jobplug.errors import JobNotFoundError
-from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
-from jobplug.job import utcnow
 from jobplug_memory.broker import MemoryBroker, _Timed
 
 

@@ -26,9 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from jobplug.broker import PeriodicSpec
+from jobplug.adapter import Job, PeriodicSpec
 from jobplug.errors import BrokerError, ConfigurationError
-from jobplug.job import Job
 from jobplug_redis import codec
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys

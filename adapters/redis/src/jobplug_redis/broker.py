@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from jobplug.broker import Broker, Capability, ConsumerConfig, Delivery
+from jobplug.adapter import Args, Broker, Capability, ConsumerConfig, Delivery, Job
 from jobplug.errors import BrokerError, WorkerStateError
-from jobplug.job import Args, Job
 from jobplug_redis import codec, scripts
 from jobplug_redis.background import Maintenance
 from jobplug_redis.connection import Client, driver_errors, make_client, parse_url
@@ -29,7 +28,7 @@ from jobplug_redis.reaper import Reaper
 from jobplug_redis.recovery import UntrackedJobs
 
 if TYPE_CHECKING:
-    from jobplug.inspect import Inspector
+    from jobplug.adapter import Inspector
 
 #: gocraft's enqueuer re-adds a name to known_jobs at most every 300 s.
 KNOWN_JOBS_TTL = 300.0

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from jobplug.adapter import Job, utcnow
 from jobplug.errors import MalformedJobError
-from jobplug.job import TOO_DEEP, Job, utcnow
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _str = json.JSONEncoder(ensure_ascii=False).encode
@@ -202,7 +202,8 @@ def decode_job(raw: bytes | str) -> tuple[Job, bool]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJobError(f"payload is not JSON: {exc}") from None
     except RecursionError:
-        raise MalformedJobError(TOO_DEEP) from None
+        Job.decode(raw)  # raises the MalformedJobError that says why
+        raise
     if type(data) is not dict:
         raise MalformedJobError(f"job payload must be a JSON object, got {type(data).__name__}")
     args = data.get("args")

@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
+from jobplug.adapter import parse_bool, redact
 from jobplug.errors import BrokerConnectionError, BrokerError, ConfigurationError
-from jobplug.urls import parse_bool, redact
 from jobplug_redis.keys import DEFAULT_NAMESPACE
 
 log = logging.getLogger("jobplug.redis")

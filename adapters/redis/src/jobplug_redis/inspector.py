@@ -18,9 +18,17 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from jobplug.adapter import (
+    PAGE_SIZE,
+    BusyWorker,
+    Inspector,
+    Job,
+    JobRecord,
+    Page,
+    PoolInfo,
+    QueueInfo,
+)
 from jobplug.errors import JobNotFoundError, MalformedJobError
-from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
-from jobplug.job import Job
 from jobplug_redis import codec
 from jobplug_redis.connection import driver_errors
 from jobplug_redis.records import (

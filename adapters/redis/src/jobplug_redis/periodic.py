@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from redis import exceptions as redis_errors
 
-from jobplug.broker import PeriodicSpec
+from jobplug.adapter import PeriodicSpec
 from jobplug.errors import BrokerConnectionError, BrokerError, InvalidScheduleError
 from jobplug_redis.cron import CronSchedule
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobplug.broker import ConsumerConfig, Delivery, HandlerSpec
+from jobplug.adapter import ConsumerConfig, Delivery, HandlerSpec, Job, new_job_id
 from jobplug.errors import BrokerError, MalformedJobError
-from jobplug.job import Job, new_job_id
 from jobplug_redis import codec, scripts
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys

@@ -7,8 +7,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from jobplug.adapter import Job
 from jobplug.errors import MalformedJobError
-from jobplug.job import Job
 from jobplug_redis import codec
 
 

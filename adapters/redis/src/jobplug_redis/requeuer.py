@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+from jobplug.adapter import new_job_id
 from jobplug.errors import MalformedJobError
-from jobplug.job import new_job_id
 from jobplug_redis import codec
 from jobplug_redis.connection import Client
 from jobplug_redis.keys import Keys

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from jobplug.broker import Delivery
+from jobplug.adapter import Delivery
 from jobplug.errors import BrokerError, MalformedJobError
 from jobplug_redis import codec
 from jobplug_redis.connection import Client, driver_errors

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from jobplug import Capability, CapabilityNotSupported, Inspector, Job, JobNotFoundError
-from jobplug.inspect import JobRecord, Page
+from jobplug.adapter import JobRecord, Page
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll

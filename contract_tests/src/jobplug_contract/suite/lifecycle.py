@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobplug import Job, WorkerStateError
-from jobplug.worker import State
+from jobplug import Job, State, WorkerStateError
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 

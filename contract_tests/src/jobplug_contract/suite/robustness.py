@@ -15,8 +15,7 @@ from jobplug import (
     UnknownSchemeError,
     Worker,
 )
-from jobplug.registry import broker_from_url
-from jobplug.urls import scheme_of
+from jobplug.adapter import broker_from_url, scheme_of
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from jobplug.broker import Capability
+from jobplug.cli.console import Console, Table
 from jobplug.errors import JobplugError
 from jobplug.registry import installed_adapters
 

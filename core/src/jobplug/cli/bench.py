@@ -8,10 +8,9 @@ import logging
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from jobplug.benchmark import BenchConfig, BenchResult, run_benchmark
+from jobplug.cli.console import Console, Table
 from jobplug.errors import JobplugError
 
 

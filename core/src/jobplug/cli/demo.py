@@ -15,11 +15,17 @@ from collections import Counter
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from jobplug.cli.common import clean_errors
+from jobplug.cli.console import (
+    BarColumn,
+    Console,
+    MofNCompleteColumn,
+    Progress,
+    Table,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from jobplug.hookspecs import hookimpl
 from jobplug.job import Job
 from jobplug.worker import Worker

@@ -10,9 +10,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from jobplug.cli.console import Console, Table
 from jobplug.inspect import BusyWorker, Page, PoolInfo, QueueInfo
 
 

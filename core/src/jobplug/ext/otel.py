@@ -40,6 +40,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "OpenTelemetry tracing needs opentelemetry-api: pip install 'jobplug[otel]'"
     ) from exc
 
+__all__ = [
+    "META_KEY",
+    "TracingPlugin",
+]
+
 log = logging.getLogger("jobplug.otel")
 
 #: Field of the job (``job.meta``) holding the propagated trace context.

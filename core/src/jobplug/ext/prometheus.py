@@ -42,6 +42,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "Prometheus metrics need prometheus-client: pip install 'jobplug[prometheus]'"
     ) from exc
 
+__all__ = [
+    "BUCKETS",
+    "MetricsServer",
+    "PrometheusMetrics",
+    "enable",
+    "install",
+    "serve",
+]
+
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
@@ -215,9 +224,11 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
+        """The address to scrape, ``http://host:port/metrics``."""
         return f"http://{self.host}:{self.port}/metrics"
 
     def close(self) -> None:
+        """Stop serving and wait for the thread."""
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
+from jobplug.adapter import Args, query_options, utcnow
 from jobplug.errors import BrokerConnectionError, BrokerError, ConfigurationError
-from jobplug.job import Args, utcnow
-from jobplug.urls import query_options
 from jobplug_sqlite.store import Store
 
 if TYPE_CHECKING:
-    from jobplug.inspect import Inspector
+    from jobplug.adapter import Inspector
 
 T = TypeVar("T")
 

@@ -8,9 +8,17 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
+from jobplug.adapter import (
+    PAGE_SIZE,
+    BusyWorker,
+    Inspector,
+    Job,
+    JobRecord,
+    Page,
+    PoolInfo,
+    QueueInfo,
+)
 from jobplug.errors import JobNotFoundError, MalformedJobError
-from jobplug.inspect import PAGE_SIZE, BusyWorker, Inspector, JobRecord, Page, PoolInfo, QueueInfo
-from jobplug.job import Job
 from jobplug_sqlite.store import WAITING, Store
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 
+from jobplug.adapter import Job, new_job_id
 from jobplug.errors import MalformedJobError
-from jobplug.job import Job, new_job_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
