@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TypeVar
@@ -162,7 +161,7 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
             b.pool_id,
             b.job.handler,
             b.job.id,
-            render.short(json.dumps(b.job.args)),
+            render.short(render.args_text(b.job.args)),
             render.relative(b.started_at, now),
         )
     render.print_table(table, rows, "no busy workers")
