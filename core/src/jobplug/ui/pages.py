@@ -22,7 +22,7 @@ from jobplug.errors import CapabilityNotSupported, JobplugError
 from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
 from jobplug.ui.api import collect_stats, page_number
 from jobplug.ui.shapes import epoch
-from jobplug.ui.state import ui_state
+from jobplug.ui.state import mount_prefix, ui_state
 
 log = logging.getLogger("jobplug.ui")
 
@@ -92,6 +92,7 @@ class Pages:
             broker=ui_state(request).broker,
             refresh_ms=int(ui_state(request).refresh_seconds * 1000),
             now=datetime.now(timezone.utc),
+            root=mount_prefix(request),
             page_size=PAGE_SIZE,
         )
         return self.templates.TemplateResponse(request, name, context)
@@ -196,7 +197,7 @@ def routes(templates: Jinja2Templates) -> list[Route]:
     pages = Pages(templates)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/ui/queues", status_code=307)
+        return RedirectResponse(f"{mount_prefix(request)}/ui/queues", status_code=307)
 
     return [
         Route("/", home),

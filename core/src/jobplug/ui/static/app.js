@@ -50,7 +50,7 @@
   }
 
   async function refreshCounts() {
-    const stats = await getJSON("/stats");
+    const stats = await getJSON(document.body.dataset.root + "/stats");
     for (const el of document.querySelectorAll("[data-count]")) {
       const value = stats[el.dataset.count];
       el.textContent = value === null || value === undefined ? "–" : number(value);
