@@ -23,7 +23,9 @@ PAGE_SIZE = 20
 class QueueInfo:
     handler: str
     count: int
-    latency: float  # seconds the oldest ready job has waited; 0 when empty
+    #: seconds the oldest ready job has waited; 0 when empty; None when the backend cannot
+    #: tell (AMQP sees a queue's depth, not the age of its jobs)
+    latency: float | None
     paused: bool = False
 
 

@@ -102,8 +102,7 @@ def queues(url: str | None, as_json: bool, timeout: str) -> None:
         return
     table = render.new_table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
     for q in rows:
-        latency = render.span(q.latency) if q.count else "-"
-        table.add_row(q.handler, str(q.count), latency, "paused" if q.paused else "")
+        table.add_row(q.handler, str(q.count), render.latency(q), "paused" if q.paused else "")
     render.print_table(table, rows, "no queues")
 
 

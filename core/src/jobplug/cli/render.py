@@ -64,6 +64,14 @@ def queue_json(q: QueueInfo) -> dict[str, Any]:
     return {"handler": q.handler, "count": q.count, "latency": q.latency, "paused": q.paused}
 
 
+def latency(q: QueueInfo) -> str:
+    """The oldest job's wait; ``-`` for an empty queue, ``unknown`` where the backend
+    cannot tell (AMQP)."""
+    if q.latency is None:
+        return "unknown"
+    return span(q.latency) if q.count else "-"
+
+
 def pool_json(p: PoolInfo) -> dict[str, Any]:
     return {
         "pool_id": p.pool_id,

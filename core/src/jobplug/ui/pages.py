@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from jobplug.broker import Capability
 from jobplug.errors import CapabilityNotSupported, JobplugError
 from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
 from jobplug.ui.api import collect_stats, page_number
@@ -99,7 +100,10 @@ class Pages:
 
     async def queues(self, request: Request) -> Response:
         section = await load(request, lambda i: i.queues())
-        return await self.render(request, "queues.html", section=section, active="queues")
+        can_pause = ui_state(request).broker.supports(Capability.PAUSE)
+        return await self.render(
+            request, "queues.html", section=section, active="queues", can_pause=can_pause
+        )
 
     async def processes(self, request: Request) -> Response:
         pools = await load(request, lambda i: i.pools())

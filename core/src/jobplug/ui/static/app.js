@@ -69,7 +69,8 @@
     for (const q of queues) {
       const row = rows.get(q.job_name);
       row.querySelector("[data-field=count]").textContent = number(q.count);
-      row.querySelector("[data-field=latency]").textContent = duration(q.latency);
+      row.querySelector("[data-field=latency]").textContent =
+        q.latency === null ? "unknown" : duration(q.latency);
     }
   }
 
