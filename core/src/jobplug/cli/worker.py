@@ -19,6 +19,8 @@ from jobplug.worker import Worker
 if TYPE_CHECKING:
     from jobplug.ext.prometheus import MetricsServer
 
+log = logging.getLogger("jobplug.cli")
+
 
 @click.command()
 @click.argument("target")
@@ -156,22 +158,25 @@ def check_url(obj: Worker, target: str, url: str | None, env_url: str | None) ->
             f"is set in the code); drop --url, or build the worker with jobplug.connect() "
             f"so that --url and ${ENV_VAR} choose the backend"
         )
+    # Logged, not echoed: the lines follow --log-format (JSON stays JSON) on stderr.
     if not url and env_url and broker.url != env_url:
-        click.echo(
-            f"warning: ${ENV_VAR} is {redact(env_url)}, but {target} uses "
-            f"{broker.safe_url} (its URL is set in the code)",
-            err=True,
+        log.warning(
+            "$%s is %s, but %s uses %s (its URL is set in the code)",
+            ENV_VAR,
+            redact(env_url),
+            target,
+            broker.safe_url,
         )
     if broker.in_process:
         why = "" if url or env_url else f" because ${ENV_VAR} is not set"
-        click.secho(
-            f"WARNING: this worker runs on {broker.safe_url}{why}: it only runs jobs "
-            "enqueued inside this process; jobs enqueued by other processes will NOT reach "
-            f"it. Set ${ENV_VAR} (or --url) to a shared backend, e.g. "
-            f"{ENV_VAR}=redis://127.0.0.1:6379/0?namespace=myapp",
-            err=True,
-            fg="yellow",
-            bold=True,
+        log.warning(
+            "this worker runs on %s%s: it only runs jobs enqueued inside this process; "
+            "jobs enqueued by other processes will NOT reach it. Set $%s (or --url) to a "
+            "shared backend, e.g. %s=redis://127.0.0.1:6379/0?namespace=myapp",
+            broker.safe_url,
+            why,
+            ENV_VAR,
+            ENV_VAR,
         )
 
 
