@@ -136,3 +136,16 @@ def test_log_level_is_accepted_after_the_command(run_worker: RunWorker) -> None:
     assert ran is not None and logging.getLogger().level == logging.DEBUG
     bad, ran = run_worker(ONE, "APP:worker", "--log-level", "LOUD")
     assert bad.exit_code == 2 and ran is None and "LOUD" in bad.stderr
+
+
+def test_log_level_after_a_nested_command() -> None:
+    root = logging.getLogger()
+    level = root.level
+    try:
+        result = CliRunner().invoke(
+            cli, ["inspect", "queues", "--url", "memory://", "--log-level", "DEBUG"]
+        )
+        assert result.exit_code == 0, result.output
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(level)

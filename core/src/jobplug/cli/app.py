@@ -51,6 +51,9 @@ class LazyGroup(click.Group):
 def _accept_log_level(command: click.Command) -> None:
     """Let ``--log-level`` follow the command name too (``jobplug worker app --log-level
     DEBUG``), as people type it; the group's option stays the one documented first."""
+    if isinstance(command, click.Group):  # jobplug inspect queues --log-level DEBUG
+        for sub in command.commands.values():
+            _accept_log_level(sub)
     if any(param.name == "log_level" for param in command.params):
         return
     group_option = next(p for p in cli.params if p.name == "log_level")
