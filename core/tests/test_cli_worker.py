@@ -149,3 +149,15 @@ def test_log_level_after_a_nested_command() -> None:
         assert root.level == logging.DEBUG
     finally:
         root.setLevel(level)
+
+
+def test_worker_url_the_app_ignores_is_warned_about(
+    run_worker: RunWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = "import jobplug\nworker = jobplug.connect('memory://')\nworker.register('h', print)\n"
+    url = "redis://user:secret@127.0.0.1:6379/0?namespace=elsewhere"
+    result, ran = run_worker(source, "APP:worker", WORKER_URL=url)
+    assert result.exit_code == 0 and ran is not None  # $WORKER_URL may be set for others
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("$WORKER_URL is redis://user:***@" in m and "uses memory://" in m for m in messages)
+    assert not any("secret" in m for m in messages)
