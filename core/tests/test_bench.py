@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 
@@ -102,3 +106,48 @@ def test_single_phase_can_be_skipped() -> None:
     assert data["enqueue_single_per_s"] == 0.0
     assert data["drain_jobs"] == 120
     assert isinstance(data["drain_per_s"], float) and data["drain_per_s"] > 0
+
+
+def _namespace_keys(redis_server: str, namespace: str) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    try:
+        return list(client.scan_iter(match=f"{namespace}*"))
+    finally:
+        client.close()
+
+
+def test_redis_run_leaves_no_key_behind(redis_url: str, redis_server: str, namespace: str) -> None:
+    data = _bench(redis_url, "-n", "50", "--single", "0", "--latency-jobs", "3", "--timeout", "60")
+    assert str(data["handler"]).startswith("jobplug_bench_")
+    assert _namespace_keys(redis_server, namespace) == []
+
+
+def test_redis_run_interrupted_leaves_no_key_behind(
+    redis_url: str, redis_server: str, namespace: str
+) -> None:
+    # The latency phase would take a long time: Ctrl-C (SIGINT to the process group, as a
+    # terminal sends it) arrives while the worker process serves the handler.
+    args = ["bench", redis_url, "-n", "20", "--single", "0", "--latency-jobs", "1000000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobplug", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("latency:"):
+                break
+        assert _namespace_keys(redis_server, namespace), "the run wrote nothing yet"
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0
+    assert _namespace_keys(redis_server, namespace) == []

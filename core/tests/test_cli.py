@@ -42,7 +42,8 @@ def test_worker_target_errors_are_clear(tmp_path: Path) -> None:
         "app:nope": "has no attribute 'nope'",
         "app:other": "not a jobplug.Worker",
         "app:worker": "no registered handlers",
-        "app": "expected module:attribute",
+        "app": "no registered handlers",  # its one Worker was found
+        "app:": "expected module:attribute",
     }
     for target, message in cases.items():
         result = _jobplug(["worker", target], tmp_path)

@@ -303,3 +303,12 @@ def test_backend_errors_are_one_redacted_line(
     assert message in result.output
     assert "pw123" not in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_latency_the_backend_cannot_tell_reads_unknown() -> None:
+    from jobplug.cli import render
+    from jobplug.inspect import QueueInfo
+
+    assert render.latency(QueueInfo("a", 3, None)) == "unknown"
+    assert render.latency(QueueInfo("a", 0, 0.0)) == "-"
+    assert render.latency(QueueInfo("a", 2, 200.0)) == "3m 20s"

@@ -139,3 +139,19 @@ def test_redis_unreachable_is_one_redacted_line() -> None:
     assert result.exit_code == 1
     assert "BrokerConnectionError" in result.output and "pw123" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_redis_dead_shows_args_as_stored_and_prints_characters(
+    redis_url: str, namespace: str
+) -> None:
+    r, ns, died = _redis(redis_url), f"{namespace}:", int(time.time()) - 60
+    go_nil = json.dumps({"name": "ping", "id": "1" * 24, "t": died - 5, "args": None})
+    accented = _gocraft("greet", "2" * 24, died - 5, args={"city": "Zürich"}, err="é")
+    r.zadd(f"{ns}dead", {go_nil: died, accented: died - 1})
+    jobs = json.loads(run("inspect", "dead", "--url", redis_url, "--json").output)["jobs"]
+    by_id = {job["id"]: job for job in jobs}
+    assert by_id["1" * 24]["args"] is None  # as a Go producer wrote it, not {}
+    assert by_id["2" * 24]["args"] == {"city": "Zürich"}
+    table = run("inspect", "dead", "--url", redis_url).output
+    assert '{"city": "Zürich"}' in row(table, "greet"), table
+    assert "\\u00fc" not in table

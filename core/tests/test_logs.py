@@ -171,6 +171,9 @@ def test_cli_log_format_json(jobplug_process: Any) -> None:
     assert job["handler"] == "ping" and len(job["job_id"]) == 24 and job["duration"] >= 0
     assert any(m.startswith("worker started") for m in messages)
     assert any(m.startswith("worker stopped") for m in messages)
+    # a memory:// worker's warning is a log line too, so stderr stays JSON
+    (warning,) = [line for line in lines if line["logger"] == "jobplug.cli"]
+    assert warning["level"] == "WARNING" and "will NOT reach it" in warning["message"]
 
 
 def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: Any) -> None:
@@ -178,4 +181,5 @@ def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: A
     assert all(line.startswith("{") for line in out.splitlines())
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "text"})
     assert "INFO jobplug.worker: job succeeded ping id=" in out
+    assert "WARNING jobplug.cli: this worker runs on memory://" in out
     assert "connecting to redis://app:***@db.internal:6379/0" in out

@@ -94,6 +94,7 @@ async def test_typed_handlers_get_validated_converted_args(worker: Worker) -> No
     ("handler", "args", "reason"),
     [
         ("email", {"subject": "no recipient"}, "args do not fit Email"),
+        ("email", {"to": 5}, "args do not fit Email: args['to'] must be a string, got an integer"),
         ("resize", {"path": "x"}, "missing width"),
         ("invoice", {"number": "seven", "total": 1}, "args do not fit Invoice"),
     ],

@@ -14,7 +14,8 @@ The worker is a separate process (``python -m jobplug.benchmark worker``) that r
 over its stdout, so a third-party adapter is measured as it would run, with no help from
 the backend. A broker whose jobs live in one process (``memory://``) gets its worker in
 this process instead. Every run uses a fresh handler name, so leftovers of earlier runs
-never count; give Redis URLs their own ``?namespace=`` to keep the keys apart.
+never count, and removes that handler's queue and keys at the end (interrupted or not);
+give Redis URLs their own ``?namespace=`` to keep the keys apart.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class BenchResult:
     url: str
     adapter: str
     worker: str  # "subprocess" | "in-process"
+    handler: str  # this run's throwaway handler (its queue and keys are removed at the end)
     jobs: int
     single_jobs: int
     concurrency: int
@@ -112,6 +114,7 @@ async def run_benchmark(
         url=broker.safe_url,
         adapter=type(broker).__name__,
         worker="in-process" if in_process else "subprocess",
+        handler=handler,
         jobs=config.jobs,
         single_jobs=config.jobs if config.single_jobs is None else config.single_jobs,
         concurrency=config.concurrency,
@@ -156,8 +159,12 @@ async def run_benchmark(
             samples.append(await asyncio.wait_for(side.next_latency(), 30))
         result.latency_ms = summarize_latencies(samples)
     finally:
-        result.worker_max_rss_mb = await side.stop()
-        await producer.stop()
+        try:
+            result.worker_max_rss_mb = await side.stop()
+            # every run makes a fresh handler: leave none of its keys or queues behind
+            await broker.discard_handler(handler)
+        finally:
+            await producer.stop()
     for name in ("enqueue_single_per_s", "enqueue_batch_per_s", "drain_per_s"):
         setattr(result, name, round(getattr(result, name), 1))
     result.drain_seconds = round(result.drain_seconds, 4)

@@ -191,6 +191,13 @@ class Broker(abc.ABC):
         """Hand out jobs of ``handler`` again after :meth:`pause`."""
         raise CapabilityNotSupported(type(self).__name__, Capability.PAUSE.value)
 
+    async def discard_handler(self, handler: str) -> None:  # noqa: B027 - optional, no-op
+        """Remove what the backend keeps for ``handler``: its queue with any jobs still
+        waiting in it, its locks and counters, its registration. For tools that make a
+        throwaway handler (``jobplug bench``) and must leave nothing behind; call it once
+        no worker serves ``handler``. A backend that keeps nothing per handler need not
+        override this no-op."""
+
     def inspector(self) -> Inspector:
         """Read and manage queues, pools and scheduled/retry/dead jobs."""
         raise CapabilityNotSupported(type(self).__name__, Capability.INSPECT.value)

@@ -2,8 +2,9 @@
 
 A handler is ``def`` or ``async def`` and takes the job's args (a JSON object). Annotating
 that parameter with a dataclass, a TypedDict or a pydantic model gets the args validated
-and converted first; args that do not fit kill the job at once with the reason (no retry
-can fix them). A handler may also take no parameter at all.
+and converted first (a dataclass's field types as :mod:`jobplug.argtypes` says; a
+TypedDict's keys; a pydantic model by pydantic); args that do not fit kill the job at
+once with the reason (no retry can fix them). A handler may also take no parameter at all.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from jobplug.argtypes import ArgTypeError, load_dataclass
 from jobplug.broker import HandlerSpec
 from jobplug.errors import ConfigurationError
 from jobplug.job import Args, Job
@@ -128,8 +130,8 @@ def _converter_for(tp: Any) -> Callable[[Args], Any]:
 
 def _call_model(tp: type, args: Args) -> Any:
     try:
-        return tp(**args)
-    except TypeError as exc:
+        return load_dataclass(tp, args)
+    except (ArgTypeError, TypeError, ValueError) as exc:  # TypeError/ValueError: __post_init__
         raise ArgsMismatch(f"args do not fit {tp.__name__}: {exc}") from None
 
 

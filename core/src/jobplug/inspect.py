@@ -12,6 +12,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from jobplug.job import Job
 
@@ -25,7 +26,9 @@ class QueueInfo:
 
     handler: str
     count: int
-    latency: float  # seconds the oldest ready job has waited; 0 when empty
+    #: seconds the oldest ready job has waited; 0 when empty; None when the backend cannot
+    #: tell (AMQP sees a queue's depth, not the age of its jobs)
+    latency: float | None
     paused: bool = False
 
 
@@ -56,10 +59,13 @@ class BusyWorker:
 @dataclass(frozen=True)
 class JobRecord:
     """A job at rest in the scheduled, retry or dead set; ``at`` is its score
-    (run-at time for scheduled/retry, time of death for dead)."""
+    (run-at time for scheduled/retry, time of death for dead). ``stored`` is the job's
+    JSON object as the backend holds it, where that differs from :meth:`Job.to_dict`
+    (another writer's ``"args": null``, say); ``jobplug inspect --json`` shows it."""
 
     job: Job
     at: datetime
+    stored: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

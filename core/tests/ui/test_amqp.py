@@ -72,3 +72,40 @@ async def test_dashboard_on_amqp(amqp_broker: Broker, fill_backend: Any, make_cl
             assert page.status_code == 200 and "cannot list" not in page.text
         stats = (await client.get("/stats")).json()
         assert stats == {"queued": 3, "busy": None, "scheduled": None, "retry": None, "dead": 0}
+
+
+async def test_queues_page_on_amqp_has_no_pause_and_an_unknown_latency(
+    amqp_broker: Broker, make_client: Any
+) -> None:
+    await amqp_broker.enqueue([Job("send_email", {"n": 1})])
+    async with make_client(amqp_broker) as client:
+        page = (await client.get("/ui/queues")).text
+        assert '<tr data-handler="send_email">' in page
+        assert "/pause/" not in page and ">Pause<" not in page  # AMQP cannot pause
+        assert '<td class="num" data-field="latency"' in page
+        latency = page.split('data-field="latency"', 1)[1].split("</td>", 1)[0]
+        assert "unknown" in latency and "0 s" not in latency
+        (queue,) = (await client.get("/queues")).json()
+        assert queue["count"] == 1 and queue["latency"] is None
+
+
+async def test_a_dashboard_that_knows_no_handler_says_how_to_name_them(
+    amqp_broker: Broker, make_client: Any, namespace: str
+) -> None:
+    await amqp_broker.enqueue([Job("send_email", {"n": 1})])  # a job waits
+    viewer = broker_from_url(amqp_broker.url)  # another process: knows no handler
+    try:
+        async with make_client(viewer) as client:
+            page = (await client.get("/ui/queues")).text
+            assert "No queues yet" not in page
+            assert "?handlers=" in page
+            response = await client.get("/queues")
+            assert response.status_code == 501 and "?handlers=" in response.json()["error"]
+            assert (await client.get("/stats")).json()["queued"] is None
+        shown = broker_from_url(f"{amqp_broker.url}&handlers=send_email")
+        async with make_client(shown) as client:
+            page = (await client.get("/ui/queues")).text
+            assert '<tr data-handler="send_email">' in page
+        await shown.close()
+    finally:
+        await viewer.close()

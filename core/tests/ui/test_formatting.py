@@ -22,9 +22,10 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
         (3600, "1 h"),
         (7500, "2 h 5 min"),
         (90061, "1 d 1 h"),
+        (None, "unknown"),  # a backend that cannot tell (AMQP)
     ],
 )
-def test_duration(seconds: float, text: str) -> None:
+def test_duration(seconds: float | None, text: str) -> None:
     assert duration(seconds) == text
 
 

@@ -25,6 +25,7 @@ from jobplug import Broker, Capability, ConsumerConfig, Delivery, Job
 from jobplug.errors import InvalidArgsError, MalformedJobError
 from jobplug_amqp import codec, topology, wire
 from jobplug_amqp.consumer import Consumer
+from jobplug_amqp.failures import wrapped
 from jobplug_amqp.link import Link, Outgoing
 from jobplug_amqp.options import parse_url
 from jobplug_amqp.topology import Names
@@ -212,6 +213,18 @@ class AmqpBroker(Broker):
         from jobplug_amqp.inspector import AmqpInspector
 
         return AmqpInspector(self)
+
+    async def discard_handler(self, handler: str) -> None:
+        """Delete the handler's queue, jobs waiting in it included (the namespace's shared
+        dead queue and delay ladder stay)."""
+        await self.connect()
+        with wrapped("discard_handler", self.safe_url):
+            channel = await self.link.new_channel()
+            try:
+                await channel.queue_delete(self.names.queue(handler))
+            finally:
+                await channel.close()
+        self.known_handlers.discard(handler)
 
     async def delete_topology(self) -> None:
         """Delete every queue and exchange of this namespace that this broker knows of.

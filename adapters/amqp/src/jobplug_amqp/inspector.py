@@ -1,8 +1,9 @@
 """The ``inspect`` capability on RabbitMQ: what AMQP 0-9-1 can show, and what it cannot.
 
 * queue depths: a passive ``queue.declare`` per handler queue (the handlers this broker
-  subscribed to or enqueued for, plus ``?handlers=a,b`` from the URL). The age of the
-  oldest job is not visible without consuming it, so ``latency`` is reported as 0.
+  subscribed to or enqueued for, plus ``?handlers=a,b`` from the URL; AMQP cannot list
+  queues, so a broker that knows no handler says so rather than showing none). The age
+  of the oldest job is not visible without consuming it, so ``latency`` is None.
 * dead jobs: the dead queue is read with ``basic.get`` on a private channel without
   acking; closing the channel puts every message back where it was. A dead job is
   retried or deleted by acking that one message (after republishing it, for a retry).
@@ -55,6 +56,12 @@ class AmqpInspector(Inspector):
     # -- queues ----------------------------------------------------------------------
     async def queues(self) -> list[QueueInfo]:
         b = self.broker
+        if not b.known_handlers:
+            raise _unsupported(
+                "list queues without their handlers' names",
+                "AMQP has no way to list queues; name the handlers to show in the URL, "
+                "e.g. ?handlers=send_email,resize",
+            )
         await b.connect()
         out = []
         with wrapped("inspect queues", b.safe_url):
@@ -66,7 +73,7 @@ class AmqpInspector(Inspector):
                     except ChannelNotFoundEntity:
                         raw = await b.link.raw_channel()  # the failed declare closed it
                         continue
-                    out.append(QueueInfo(handler, int(ok.message_count or 0), 0.0))
+                    out.append(QueueInfo(handler, int(ok.message_count or 0), None))
             finally:
                 await _close(raw)
         return out

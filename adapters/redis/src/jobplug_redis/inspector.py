@@ -37,6 +37,7 @@ from jobplug_redis.records import (
     is_malformed_record,
     job_of,
     kept_dead,
+    stored_of,
     text_of,
     time_of,
 )
@@ -155,7 +156,9 @@ class RedisInspector(Inspector):
                 )
             pipe.zcard(zset)
             items, total = await pipe.execute()
-        records = [JobRecord(job_of(member), time_of(score)) for member, score in items]
+        records = [
+            JobRecord(job_of(member), time_of(score), stored_of(member)) for member, score in items
+        ]
         return Page(records, int(total), page)
 
     async def scheduled(self, page: int = 1) -> Page:

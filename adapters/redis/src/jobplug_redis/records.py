@@ -62,3 +62,12 @@ def kept_dead(member: bytes) -> bool:
     except MalformedJobError:
         return True
     return is_malformed_record(job)
+
+
+def stored_of(member: bytes) -> dict[str, Any] | None:
+    """A zset member's JSON object as written (None if it is not one), for display."""
+    try:
+        value = json.loads(member)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -69,7 +69,9 @@ class InspectContract:
 
         async def counted() -> bool:
             infos = {q.handler: q for q in await inspector.queues()}
-            return name in infos and infos[name].count == 3 and infos[name].latency >= 0
+            latency = infos[name].latency if name in infos else None
+            known = latency is None or latency >= 0  # None: the backend cannot tell
+            return name in infos and infos[name].count == 3 and known
 
         await poll(counted, h.wait, f"queues() to show 3 jobs for {name}")
         for listing in (inspector.pools, inspector.busy):

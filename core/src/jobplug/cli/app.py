@@ -5,6 +5,7 @@ for it."""
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from typing import Any, Literal
@@ -43,7 +44,37 @@ class LazyGroup(click.Group):
             return _unavailable(cmd_name, str(exc))
         if not isinstance(command, click.Command):
             raise click.ClickException(f"{target} is not a click command")
+        _accept_log_level(command)
         return command
+
+
+def _accept_log_level(command: click.Command) -> None:
+    """Let ``--log-level`` follow the command name too (``jobplug worker app --log-level
+    DEBUG``), as people type it; the group's option stays the one documented first."""
+    if isinstance(command, click.Group):  # jobplug inspect queues --log-level DEBUG
+        for sub in command.commands.values():
+            _accept_log_level(sub)
+    if any(param.name == "log_level" for param in command.params):
+        return
+    group_option = next(p for p in cli.params if p.name == "log_level")
+    command.params.append(
+        click.Option(
+            ["--log-level"],
+            type=group_option.type,
+            expose_value=False,
+            callback=_set_log_level,
+            help="Logging level (also accepted before the command).",
+        )
+    )
+
+
+def _set_log_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        logging.getLogger().setLevel(value.upper())
+    except (TypeError, ValueError):
+        raise click.BadParameter(f"unknown logging level {value!r}", ctx, param) from None
 
 
 def _unavailable(name: str, reason: str) -> click.Command:

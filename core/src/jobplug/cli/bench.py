@@ -47,8 +47,9 @@ def bench(
     """Measure an adapter: enqueue rate (one by one and batched), drain rate of one worker
     process, and enqueue-to-start latency (p50/p90/p99) at low load.
 
-    URL defaults to $WORKER_URL, else memory://. Each run uses a fresh handler name; give
-    a Redis URL its own namespace (?namespace=bench) to keep its keys apart.
+    URL defaults to $WORKER_URL, else memory://. Each run uses a fresh handler name and
+    removes its queue and keys when it ends, Ctrl-C included; give a Redis URL its own
+    namespace (?namespace=bench) to keep its keys apart while it runs.
     """
     for name, value in (("jobs", jobs), ("concurrency", concurrency), ("batch", batch)):
         if value < 1:

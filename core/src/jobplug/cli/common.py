@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from types import ModuleType
 from typing import Any, TypeVar
 
 import click
@@ -70,14 +71,7 @@ def import_object(target: str) -> Any:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise click.BadParameter(f"expected module:attribute, got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise click.ClickException(f"cannot import module {module_name!r}: {exc}") from None
-        raise
+    obj: Any = import_module(module_name)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -86,6 +80,19 @@ def import_object(target: str) -> Any:
                 f"module {module_name!r} has no attribute {attr!r}"
             ) from None
     return obj
+
+
+def import_module(module_name: str) -> ModuleType:
+    """Import ``module_name`` from the current directory too; a clean error if it is missing
+    (a module that exists but fails to import raises as it did, with its traceback)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise click.ClickException(f"cannot import module {module_name!r}: {exc}") from None
+        raise
 
 
 def run_async(func: Callable[[], Any]) -> Any:

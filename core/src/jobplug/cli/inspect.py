@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TypeVar
@@ -103,8 +102,7 @@ def queues(url: str | None, as_json: bool, timeout: str) -> None:
         return
     table = render.new_table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
     for q in rows:
-        latency = render.span(q.latency) if q.count else "-"
-        table.add_row(q.handler, str(q.count), latency, "paused" if q.paused else "")
+        table.add_row(q.handler, str(q.count), render.latency(q), "paused" if q.paused else "")
     render.print_table(table, rows, "no queues")
 
 
@@ -162,7 +160,7 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
             b.pool_id,
             b.job.handler,
             b.job.id,
-            render.short(json.dumps(b.job.args)),
+            render.short(render.args_text(b.job.args)),
             render.relative(b.started_at, now),
         )
     render.print_table(table, rows, "no busy workers")

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from jobplug.cli.console import Console, Table
-from jobplug.inspect import BusyWorker, Page, PoolInfo, QueueInfo
+from jobplug.inspect import BusyWorker, JobRecord, Page, PoolInfo, QueueInfo
 
 
 def print_page(page: Page, title: str, at_label: str) -> None:
@@ -26,7 +26,7 @@ def print_page(page: Page, title: str, at_label: str) -> None:
             job.id,
             str(job.fails) if job.fails else "",
             short(job.last_error or ""),
-            short(json.dumps(job.args)),
+            short(args_text(job.args if record.stored is None else record.stored.get("args"))),
         )
     pages = max(1, math.ceil(page.total / page.page_size))
     table.caption = (
@@ -63,6 +63,14 @@ def queue_json(q: QueueInfo) -> dict[str, Any]:
     return {"handler": q.handler, "count": q.count, "latency": q.latency, "paused": q.paused}
 
 
+def latency(q: QueueInfo) -> str:
+    """The oldest job's wait; ``-`` for an empty queue, ``unknown`` where the backend
+    cannot tell (AMQP)."""
+    if q.latency is None:
+        return "unknown"
+    return span(q.latency) if q.count else "-"
+
+
 def pool_json(p: PoolInfo) -> dict[str, Any]:
     return {
         "pool_id": p.pool_id,
@@ -87,8 +95,13 @@ def busy_json(b: BusyWorker) -> dict[str, Any]:
 
 def page_json(page: Page, at_key: str) -> dict[str, Any]:
     # each job as gocraft's client shows it: the score first, then the job's own fields
-    jobs = [{at_key: epoch(r.at), **r.job.to_dict()} for r in page.items]
+    # (as stored, when the backend says: another writer's fields print as it wrote them)
+    jobs = [{at_key: epoch(r.at), **stored_form(r)} for r in page.items]
     return {"page": page.page, "page_size": page.page_size, "total": page.total, "jobs": jobs}
+
+
+def stored_form(record: JobRecord) -> dict[str, Any]:
+    return record.job.to_dict() if record.stored is None else record.stored
 
 
 def utc_now() -> datetime:
@@ -120,6 +133,11 @@ def relative(when: datetime, now: datetime) -> str:
     if abs(delta) < 1:
         return "now"
     return f"{span(abs(delta))} ago" if delta > 0 else f"in {span(-delta)}"
+
+
+def args_text(args: Any) -> str:
+    """Args on one line, with their characters as they are (``Zürich``, not ``\\u00fc``)."""
+    return json.dumps(args, ensure_ascii=False)
 
 
 def short(text: str, limit: int = 60) -> str:

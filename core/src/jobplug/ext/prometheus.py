@@ -204,7 +204,8 @@ class PrometheusMetrics:
         self._seen_queues = current
         for queue in queues:
             self.metrics.depth.labels(queue.handler).set(queue.count)
-            self.metrics.latency.labels(queue.handler).set(queue.latency)
+            if queue.latency is not None:  # unknown (AMQP): no figure rather than a false 0
+                self.metrics.latency.labels(queue.handler).set(queue.latency)
         for name, page in (
             ("scheduled", inspector.scheduled),
             ("retry", inspector.retries),

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError, JobplugError
 from jobplug.inspect import Inspector, Page
 from jobplug.ui import shapes
-from jobplug.ui.state import ui_state
+from jobplug.ui.state import mount_prefix, ui_state
 
 log = logging.getLogger("jobplug.ui")
 
@@ -150,18 +150,19 @@ async def _act(
     except JobplugError as exc:
         if target is not None:
             failed = {404: "not_found", 501: "unsupported"}.get(error_status(exc), "error")
-            return _back(target, f"failed={failed}")
+            return _back(request, target, f"failed={failed}")
         return GocraftJSON({"error": str(exc)}, status_code=error_status(exc))
     if target is not None:
-        return _back(target, f"done={name}")
+        return _back(request, target, f"done={name}")
     body: dict[str, Any] = {"status": "ok"}
     if count is not None:
         body["count"] = count
     return GocraftJSON(body)
 
 
-def _back(target: str, flag: str) -> Response:
-    return RedirectResponse(f"{target}{'&' if '?' in target else '?'}{flag}", status_code=303)
+def _back(request: Request, target: str, flag: str) -> Response:
+    location = f"{mount_prefix(request)}{target}{'&' if '?' in target else '?'}{flag}"
+    return RedirectResponse(location, status_code=303)
 
 
 async def retry_dead_job(request: Request) -> Response:

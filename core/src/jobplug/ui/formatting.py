@@ -24,8 +24,10 @@ def absolute(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def duration(seconds: float) -> str:
-    """``45 s``, ``3 min 20 s``, ``2 h 5 min``: the two largest units."""
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``: the two largest units; ``unknown`` for None."""
+    if seconds is None:
+        return "unknown"
     total = int(max(0.0, seconds))
     for index, (unit, size) in enumerate(_UNITS):
         if total >= size or size == 1:

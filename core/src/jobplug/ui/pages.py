@@ -18,11 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from jobplug.broker import Capability
 from jobplug.errors import CapabilityNotSupported, JobplugError
 from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
 from jobplug.ui.api import collect_stats, page_number
 from jobplug.ui.shapes import epoch
-from jobplug.ui.state import ui_state
+from jobplug.ui.state import mount_prefix, ui_state
 
 log = logging.getLogger("jobplug.ui")
 
@@ -92,13 +93,17 @@ class Pages:
             broker=ui_state(request).broker,
             refresh_ms=int(ui_state(request).refresh_seconds * 1000),
             now=datetime.now(timezone.utc),
+            root=mount_prefix(request),
             page_size=PAGE_SIZE,
         )
         return self.templates.TemplateResponse(request, name, context)
 
     async def queues(self, request: Request) -> Response:
         section = await load(request, lambda i: i.queues())
-        return await self.render(request, "queues.html", section=section, active="queues")
+        can_pause = ui_state(request).broker.supports(Capability.PAUSE)
+        return await self.render(
+            request, "queues.html", section=section, active="queues", can_pause=can_pause
+        )
 
     async def processes(self, request: Request) -> Response:
         pools = await load(request, lambda i: i.pools())
@@ -196,7 +201,7 @@ def routes(templates: Jinja2Templates) -> list[Route]:
     pages = Pages(templates)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/ui/queues", status_code=307)
+        return RedirectResponse(f"{mount_prefix(request)}/ui/queues", status_code=307)
 
     return [
         Route("/", home),

@@ -25,7 +25,7 @@ def queue_json(queue: QueueInfo) -> dict[str, Any]:
     return {
         "job_name": queue.handler,
         "count": queue.count,
-        "latency": int(queue.latency),
+        "latency": None if queue.latency is None else int(queue.latency),  # null: unknown
         "paused": queue.paused,
     }
 

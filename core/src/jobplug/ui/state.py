@@ -48,3 +48,9 @@ class UIState:
 def ui_state(request: Request) -> UIState:
     state: UIState = request.app.state.ui
     return state
+
+
+def mount_prefix(request: Request) -> str:
+    """Where the dashboard is mounted (``/jobs`` inside another app, ``""`` at the root):
+    every URL it writes into a page or a redirect starts with it."""
+    return str(request.scope.get("root_path", "")).rstrip("/")

@@ -50,7 +50,7 @@
   }
 
   async function refreshCounts() {
-    const stats = await getJSON("/stats");
+    const stats = await getJSON(document.body.dataset.root + "/stats");
     for (const el of document.querySelectorAll("[data-count]")) {
       const value = stats[el.dataset.count];
       el.textContent = value === null || value === undefined ? "–" : number(value);
@@ -69,7 +69,8 @@
     for (const q of queues) {
       const row = rows.get(q.job_name);
       row.querySelector("[data-field=count]").textContent = number(q.count);
-      row.querySelector("[data-field=latency]").textContent = duration(q.latency);
+      row.querySelector("[data-field=latency]").textContent =
+        q.latency === null ? "unknown" : duration(q.latency);
     }
   }
 
