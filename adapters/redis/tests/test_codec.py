@@ -131,7 +131,7 @@ def test_accepts_cjson_reencoding() -> None:
         b'{"id":"x"}',
         b'{"name":"x","args":[1]}',
         b"\xff\xfe",
-        b'{"name":"x","args":{"a":' + b"[" * 1000 + b"]" * 1000 + b"}}",
+        b'{"name":"x","args":{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
     ],
 )
 def test_malformed_payloads_raise(raw: bytes) -> None:

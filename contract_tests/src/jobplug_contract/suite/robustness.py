@@ -31,12 +31,13 @@ def malformed_payloads(handler: str) -> list[bytes]:
         b'"a JSON string, not an object"',
         json.dumps({"name": handler, "id": "bad-args", "t": 1, "args": [1, 2]}).encode(),
         b"\xff\xfe\x00 not utf-8",
-        # 2 kB that overflow a recursive JSON parser: must go dead, not stop the fetching
+        # 200 kB that overflow a recursive JSON parser, even under a raised recursion
+        # limit: must go dead, not stop the fetching
         b'{"name":"'
         + handler.encode()
         + b'","id":"deep","t":1,"args":{"a":'
-        + b"[" * 1000
-        + b"]" * 1000
+        + b"[" * 100_000
+        + b"]" * 100_000
         + b"}}",
     ]
 
