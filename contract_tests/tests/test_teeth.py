@@ -63,6 +63,62 @@ CASES: dict[str, tuple[set[str], set[str]]] = {
         {"test_undeclared_unique"},
         {"test_args_round_trip_exactly", "test_undeclared_periodic"},
     ),
+    "ack_never_deletes": (
+        {"test_job_survives_worker_killed_mid_job"},
+        {"test_args_round_trip_exactly"},
+    ),
+    "ack_does_nothing": (
+        {"test_stop_lets_running_job_finish_and_acks_it"},
+        {"test_args_round_trip_exactly"},
+    ),
+    "never_renews_leases": (
+        {"test_job_survives_worker_killed_mid_job"},
+        {"test_args_round_trip_exactly"},
+    ),
+    "pauses_per_process": (
+        {"test_pause_holds_in_another_process"},
+        {"test_paused_handler_waits_until_unpaused"},
+    ),
+    "caps_per_process": (
+        {"test_max_concurrency_holds_across_processes"},
+        {"test_max_concurrency_holds_across_workers"},
+    ),
+    "leaks_later_driver_errors": (
+        {"test_backend_failure_mid_run_is_a_broker_error_and_the_worker_goes_on"},
+        {"test_unreachable_broker_raises_connection_error_without_password"},
+    ),
+    "logs_password": (
+        {"test_args_round_trip_exactly", "test_context_manager_starts_and_stops"},
+        {"test_unknown_scheme_names_the_installed_ones"},
+    ),
+    "unique_ignores_at": (
+        {"test_unique_job_runs_at_its_time"},
+        {"test_unique_jobs_are_enqueued_once_while_pending"},
+    ),
+    "loses_queue_and_meta": (
+        {"test_args_round_trip_exactly"},
+        {"test_two_workers_never_run_one_job_twice"},
+    ),
+    "reads_local_time": (
+        {"test_perform_in_and_at_run_not_early_and_not_late"},
+        {"test_args_round_trip_exactly"},
+    ),
+    "declares_huge_late_bound": (
+        {"test_declared_time_bounds_are_sane"},
+        {"test_args_round_trip_exactly"},
+    ),
+    "counts_scheduled_as_queued": (
+        {"test_queues_count_waiting_jobs"},
+        {"test_scheduled_page_and_delete"},
+    ),
+    "dead_page_one": (
+        {"test_dead_pages_are_distinct"},
+        {"test_dead_page_retry_and_delete"},
+    ),
+    "delete_dead_deletes_all": (
+        {"test_dead_page_retry_and_delete"},
+        {"test_dead_pages_are_distinct"},
+    ),
 }
 
 
@@ -76,6 +132,20 @@ WHY = {
     "leaks_password": "the password leaked",
     "delivers_twice": "run more than once",
     "hides_unique": "DID NOT RAISE",
+    "ack_never_deletes": "had finished and been acked ran 2 times: ack must remove the job",
+    "ack_does_nothing": "a job finished before stop() ran again",
+    "never_renews_leases": "leases or heartbeats must be renewed while a job runs",
+    "pauses_per_process": "pause must hold in every process",
+    "caps_per_process": "the limit must hold across processes",
+    "leaks_later_driver_errors": ("LeaksLaterDriverErrors.fetch() raised sqlite3.OperationalError"),
+    "logs_password": "the password of the URL was logged (logger 'broken.adapter', INFO)",
+    "unique_ignores_at": "enqueue_unique ignored `at`",
+    "loses_queue_and_meta": "Job.queue was lost on the way",
+    "reads_local_time": "early",
+    "declares_huge_late_bound": "late_bound=3600s (the suite accepts at most 10s)",
+    "counts_scheduled_as_queued": "counts a job that is not due yet",
+    "dead_page_one": "the page number is ignored",
+    "delete_dead_deletes_all": "delete_dead(id) deleted other dead jobs too",
 }
 
 
