@@ -322,3 +322,9 @@ SETUPS: dict[str, Callable[[Path], AdapterSetup]] = {
 }
 
 __all__ = ["SETUPS", "Store"]
+
+
+def registered_setup(url: str) -> AdapterSetup:
+    """A ``jobplug.contract`` setup for a broken memory variant registered under its own
+    scheme (certify end to end): a fresh broker name per test, the default bounds."""
+    return AdapterSetup(url=f"{url.partition('://')[0]}://{unique_name('broken-')}")

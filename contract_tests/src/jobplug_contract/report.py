@@ -52,9 +52,9 @@ class Row:
     def verdict(self) -> str:
         if self.failed:
             return FAIL
-        if not self.ran:
-            return NOT_RUN
         if self.area == CORE or self.declared:
+            if not self.ran:
+                return NOT_RUN
             if not self.passed:
                 return UNTESTED
             return INCOMPLETE if self.gaps else PASS

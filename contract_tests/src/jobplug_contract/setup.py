@@ -81,7 +81,8 @@ def unique_name(prefix: str = "c") -> str:
 
 def memory_setup(url: str = "memory://") -> AdapterSetup:
     """``memory://<unique>``: a named broker, so producer and workers of a test share it."""
-    return AdapterSetup(url=f"memory://{unique_name('contract-')}", late_bound=0.5)
+    # Every event is in process: a failing wait need not last long.
+    return AdapterSetup(url=f"memory://{unique_name('contract-')}", late_bound=0.5, wait=5.0)
 
 
 def setup_for_url(url: str) -> AdapterSetup:
