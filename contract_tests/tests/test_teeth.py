@@ -128,7 +128,7 @@ WHY = {
     "acks_before_running": "handed out again",
     "runs_delayed_now": "early",
     "drops_failed_jobs": "timed out",
-    "leaks_driver_error": "OperationalError",
+    "leaks_driver_error": "LeaksDriverError.connect() raised sqlite3.OperationalError",
     "leaks_password": "the password leaked",
     "delivers_twice": "run more than once",
     "hides_unique": "DID NOT RAISE",
@@ -179,3 +179,16 @@ def test_broken_adapter_fails_the_right_tests(pytester: pytest.Pytester, name: s
     not_passed = {t: seen.get(t, "missing") for t in must_pass if seen.get(t) != "passed"}
     assert not not_passed, f"{name}: these tests should not depend on the defect: {not_passed}"
     assert WHY[name] in failures, f"{name}: failed, but not for the defect:\n{failures[-3000:]}"
+
+
+def test_failure_output_shows_the_test_not_the_event_loop(pytester: pytest.Pytester) -> None:
+    pytester.syspathinsert(HERE)
+    pytester.makepyfile(test_broken=MODULE.format(name="drops_failed_jobs"))
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "--tb=short", "-k", "dead_after_max_fails"
+    )
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "timed out after 3.0s waiting for the job to go dead" in out
+    for noise in ("runners.py", "base_events.py", "run_contract_test", "recorder.py"):
+        assert noise not in out, f"{noise} in the failure output:\n{out}"
