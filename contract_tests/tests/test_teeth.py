@@ -137,7 +137,9 @@ WHY = {
     "never_renews_leases": "leases or heartbeats must be renewed while a job runs",
     "pauses_per_process": "pause must hold in every process",
     "caps_per_process": "the limit must hold across processes",
-    "leaks_later_driver_errors": ("LeaksLaterDriverErrors.fetch() raised sqlite3.OperationalError"),
+    # fetch() or the ack of the job before: whichever reaches the store first after the
+    # failure; either way the message names the broker's method and the driver's error.
+    "leaks_later_driver_errors": "raised sqlite3.OperationalError: no such table: jobs",
     "logs_password": "the password of the URL was logged (logger 'broken.adapter', INFO)",
     "unique_ignores_at": "enqueue_unique ignored `at`",
     "loses_queue_and_meta": "Job.queue was lost on the way",
