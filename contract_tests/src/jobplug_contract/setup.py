@@ -19,10 +19,11 @@ SETUP_GROUP = "jobplug.contract"
 #: ``handler`` wait, bypassing every check (the suite uses it to feed malformed payloads).
 RawInjector = Callable[[str, bytes], Awaitable[None]]
 
-#: ``disrupt()``: an async context manager inside which the backend fails every operation
-#: with its driver's error (a locked or missing table, a refused command), and after which
-#: it works again. The suite uses it to check driver errors mid-run become ``BrokerError``.
-Disruptor = Callable[[], AbstractAsyncContextManager[None]]
+#: ``disrupt(handlers)``: an async context manager inside which the backend fails the
+#: operations on those handlers' jobs with its driver's error (a missing table, a key of
+#: the wrong type...), and after which it works again. The suite uses it to check that a
+#: driver error mid-run becomes a ``BrokerError`` and that the worker goes on.
+Disruptor = Callable[[Sequence[str]], AbstractAsyncContextManager[None]]
 
 #: The largest bounds the suite accepts: a delayed job that may run later than this is not
 #: "delayed" any more, and a lost job that takes longer than this to come back is lost.

@@ -133,7 +133,7 @@ class RobustnessContract:
             await h.recorder.wait(
                 lambda: "before" in h.recorder.tokens(name), h.wait, "a job before the failure"
             )
-            async with disrupt():
+            async with disrupt([name]):
                 await poll(
                     _true(lambda: "fetch" in h.failures),
                     h.wait,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ def contract_setup(url: str) -> AdapterSetup:
         await asyncio.to_thread(_insert_raw, str(path), handler, payload)
 
     @asynccontextmanager
-    async def disrupt() -> AsyncIterator[None]:
+    async def disrupt(handlers: Sequence[str]) -> AsyncIterator[None]:
         # The jobs table disappears under the broker: every statement fails with the
         # driver's "no such table" until it is back, jobs and all.
         await asyncio.to_thread(_rename, str(path), "jobs", "jobs_away")
