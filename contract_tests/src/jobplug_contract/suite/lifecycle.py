@@ -26,10 +26,10 @@ class LifecycleContract:
         worker = h.worker()
         worker.register(name, noop)
         async with worker:
-            assert worker.state.value == State.RUNNING.value
+            assert worker.state.value == State.RUNNING.value, f"inside: {worker.state.value}"
             await worker.perform(Job(name, {"token": 1}))
             await h.recorder.wait(lambda: len(h.recorder.finished(name)) >= 1, h.wait, "the job")
-        assert worker.state is State.STOPPED
+        assert worker.state is State.STOPPED, f"after the block: {worker.state.value}"
 
     @contract()
     async def test_perform_before_start_and_from_a_pure_producer(self, h: Harness) -> None:

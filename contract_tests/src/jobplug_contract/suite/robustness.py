@@ -156,7 +156,8 @@ class RobustnessContract:
         with pytest.raises(UnknownSchemeError) as caught:
             broker_from_url("no-such-scheme://host/0")
         if h.setup.broker_class is None:  # found through the entry point: it is listed
-            assert scheme_of(h.url) in str(caught.value)
+            scheme = scheme_of(h.url)
+            assert scheme in str(caught.value), f"{scheme!r} not named in: {caught.value}"
 
 
 async def _bounded(coro: object) -> None:
