@@ -46,6 +46,9 @@ def test_certify_sqlite_example_passes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SqliteBroker" in result.stdout
     assert "durable" in result.stdout and "CERTIFIED" in result.stdout
+    assert "declared bounds: late_bound 1s (max 10s), redelivery_timeout 5s (max 120s)" in (
+        result.stdout
+    )
     assert list(tmp_path.iterdir()) == [], "per-test database files were not cleaned up"
 
 
@@ -59,6 +62,29 @@ def test_certify_broken_adapter_fails_and_names_the_failure(tmp_path: Path) -> N
     assert "│ FAIL" in result.stdout
     assert "NOT CERTIFIED" in result.stderr
     assert "core: test_two_workers_never_run_one_job_twice failed" in result.stderr
+    # -k: the capabilities it did not select are "not run", never failed or untested.
+    assert "declared but no test of it passed" not in result.stderr
+    assert "not run (-k)" in result.stdout
+    assert result.stderr.count(" failed") == 1, result.stderr
+
+
+def test_certify_without_a_registered_setup_says_what_was_not_certified(tmp_path: Path) -> None:
+    site = register_adapter(tmp_path, "plainmem", "jobplug_memory:MemoryBroker")
+    result = certify(
+        "plainmem://certify", "-k", "malformed or unreachable or context_manager", extra_path=site
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert not [line for line in result.stdout.splitlines() if line.startswith("CERTIFIED")]
+    assert "NOT CERTIFIED IN FULL" in result.stderr
+    assert "no jobplug.contract setup is registered for scheme 'plainmem'" in result.stderr
+    assert "test_malformed_payload_goes_dead_with_a_reason (needs the setup's inject_raw" in (
+        result.stderr
+    )
+    assert "test_unreachable_broker_raises_connection_error_without_password (needs" in (
+        result.stderr
+    )
+    assert "stores no raw payloads" not in result.stdout  # the old, misleading reason
+    assert "INCOMPLETE" in result.stdout
 
 
 def test_certify_unknown_scheme_is_a_clean_error() -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from jobplug_contract.report import FAIL, NOT_DECLARED, PASS, RAISES, UNTESTED, Result, summarize
+from jobplug_contract.report import (
+    FAIL,
+    INCOMPLETE,
+    NOT_DECLARED,
+    NOT_RUN,
+    PASS,
+    RAISES,
+    UNTESTED,
+    Result,
+    bounds_caption,
+    summarize,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -59,3 +70,21 @@ def test_verdicts() -> None:
     assert rows["dead-letter"].declared is False
     untested = summarize([_result("inspect", "skipped", caps=("inspect",))])["X"]
     assert {r.area: r.verdict for r in untested}["inspect"] == UNTESTED
+
+
+def test_unselected_areas_are_not_run_and_gaps_are_incomplete() -> None:
+    """-k: an area with no selected test is "not run", not failed nor untested. A test
+    skipped for want of a registered setup leaves its area INCOMPLETE, not PASS."""
+    caps = ("delayed",)
+    gap = _result("core", "skipped", caps=caps)
+    gap.gap = "needs the setup's inject_raw hook"
+    rows = {row.area: row for row in summarize([_result("core", "passed", caps=caps), gap])["X"]}
+    assert rows["delayed"].verdict == NOT_RUN and rows["delayed"].ok
+    assert rows["core"].verdict == INCOMPLETE and not rows["core"].ok
+    assert rows["core"].gaps == [("core_skipped_declared", "needs the setup's inject_raw hook")]
+
+
+def test_bounds_caption_flags_what_is_above_the_maximum() -> None:
+    text = bounds_caption({"late_bound": 3600.0, "redelivery_timeout": 5.0, "wait": 5.0})
+    assert "late_bound 3600s (max 10s) ABOVE THE MAXIMUM" in text
+    assert "redelivery_timeout 5s (max 120s)," in text

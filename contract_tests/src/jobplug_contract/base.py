@@ -9,6 +9,9 @@ decorator turns it into a plain pytest test that:
   undeclared capability must do instead is checked by ``test_undeclared_*``);
 * runs the coroutine on a fresh event loop with a hard time limit, so the suite needs no
   asyncio plugin and behaves the same in any project;
+* runs under a non-UTC time zone (run times read as local time show up);
+* fails, naming the defect, when a driver's exception left a broker method or a password
+  of the test's URLs reached a log record (at any level), whatever the test looked at;
 * tears down the harness (workers stopped, backend cleaned) whatever happened.
 """
 
@@ -21,7 +24,10 @@ from typing import Any
 import pytest
 
 from jobplug import Capability
+from jobplug_contract.clock import non_utc_zone
+from jobplug_contract.guard import escape_message
 from jobplug_contract.harness import Harness
+from jobplug_contract.logscan import LogScan
 from jobplug_contract.report import CORE
 from jobplug_contract.setup import AdapterSetup
 
@@ -53,6 +59,7 @@ def contract(
 
     def decorate(body: TestBody) -> Callable[..., None]:
         def test(self: Any, adapter: AdapterSetup, request: pytest.FixtureRequest) -> None:
+            __tracebackhide__ = True
             run_contract_test(body, self, adapter, request, capability, needs, timeout, undeclared)
 
         test.__name__ = body.__name__
@@ -76,19 +83,21 @@ def run_contract_test(
     timeout: float,
     undeclared: bool = False,
 ) -> None:
+    __tracebackhide__ = True
     if not isinstance(setup, AdapterSetup):
         raise TypeError(
             f"the 'adapter' fixture must return a jobplug_contract.AdapterSetup, "
             f"got {type(setup).__name__}"
         )
-    harness_box: list[Harness] = []
+    outcome: list[BaseException] = []
+    harness = Harness(setup)
+    props = request.node.user_properties
+    harness.properties = props
+    props.append(("jobplug_adapter", harness.adapter_name))
+    props.append(("jobplug_capabilities", sorted(c.value for c in harness.capabilities)))
+    props.append(("jobplug_bounds", bounds_of(setup)))
 
     async def main() -> None:
-        harness = Harness(setup)
-        harness_box.append(harness)
-        props = request.node.user_properties
-        props.append(("jobplug_adapter", harness.adapter_name))
-        props.append(("jobplug_capabilities", sorted(c.value for c in harness.capabilities)))
         try:
             _gate(harness, capability, needs, undeclared)
             task = asyncio.ensure_future(body(owner, harness))
@@ -96,12 +105,49 @@ def run_contract_test(
             if not done:
                 task.cancel()
                 await asyncio.wait({task}, timeout=5)
-                raise AssertionError(f"contract test exceeded its {timeout:.0f}s limit")
-            task.result()
+                outcome.append(
+                    AssertionError(
+                        f"contract test exceeded its {timeout:.0f}s limit; "
+                        f"runs so far: {harness.recorder.summary()}"
+                    )
+                )
+            elif task.exception() is not None:
+                # Taken from the task, not re-raised here: its traceback then starts at the
+                # test's own code, without the event loop's frames.
+                outcome.append(task.exception())  # type: ignore[arg-type]
         finally:
             await harness.close()
 
-    asyncio.run(main())
+    scan = LogScan()
+    with non_utc_zone():
+        scan.install()
+        try:
+            asyncio.run(main())
+        finally:
+            scan.remove()
+    error = outcome[0] if outcome else None
+    if harness.escapes:
+        then = "" if error is None else f"\n(the test then failed: {_first_line(error)})"
+        raise AssertionError(escape_message(harness.escapes) + then) from None
+    leaked = scan.leak([u for u in [*harness.urls, setup.unreachable_url or ""] if u])
+    if leaked:
+        raise AssertionError(leaked) from None
+    if error is not None:
+        raise error
+
+
+def bounds_of(setup: AdapterSetup) -> dict[str, float]:
+    """The time bounds the adapter declared (printed by certify, checked by a test)."""
+    return {
+        "late_bound": setup.late_bound,
+        "redelivery_timeout": setup.redelivery_timeout,
+        "wait": setup.wait,
+    }
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
 def _gate(

@@ -20,7 +20,17 @@ from rich.console import Console
 
 from jobplug.adapter import adapter_for_scheme, redact, scheme_of
 from jobplug.errors import JobplugError
-from jobplug_contract.report import FAIL, LEGEND, UNTESTED, Result, render, summarize
+from jobplug_contract.report import (
+    FAIL,
+    LEGEND,
+    UNTESTED,
+    Result,
+    Row,
+    bounds_caption,
+    bounds_of,
+    render,
+    summarize,
+)
 
 URL_VARIABLE = "JOBPLUG_CERTIFY_URL"
 
@@ -55,8 +65,11 @@ class TestCertify(AdapterContract):
 def certify(url: str, keyword: str | None, tb: str, verbose: bool) -> None:
     """Run the jobplug conformance suite against the adapter installed for URL's scheme.
 
-    Prints one row per capability (declared or not) with its tests' results. Exits 0 only
-    when every declared capability passes; otherwise names the failed tests and exits 1.
+    Prints one row per capability (declared or not) with its tests' results and the time
+    bounds the adapter declared. Exits 0 only when every declared capability passes (or,
+    with -k, every selected test); otherwise names the failed tests and exits 1. Without a
+    registered ``jobplug.contract`` setup, the tests that need one are listed as not
+    certified and the exit status is 1.
     """
     safe = redact(url)
     try:
@@ -71,27 +84,56 @@ def certify(url: str, keyword: str | None, tb: str, verbose: bool) -> None:
     if not results:
         raise click.ClickException(f"the suite ran no contract test (pytest exit {returncode})")
     tables = summarize(results)
+    bounds = bounds_of(results)
     console = Console()
     for adapter, rows in tables.items():
         console.print(render(adapter, rows))
+        if adapter in bounds:
+            console.print(bounds_caption(bounds[adapter]), highlight=False, soft_wrap=True)
     console.print(LEGEND)
     for rows in tables.values():
         for row in rows:
             for name, reason in row.skips:
                 console.print(f"skipped {row.area}: {name} ({reason})", highlight=False)
-    bad = [row for rows in tables.values() for row in rows if row.verdict in (FAIL, UNTESTED)]
-    if bad or returncode not in (0, 5):
+    all_rows = [row for rows in tables.values() for row in rows]
+    sys.exit(verdict(all_rows, safe, scheme_of(url), keyword, returncode))
+
+
+def verdict(rows: list[Row], safe: str, scheme: str, keyword: str | None, returncode: int) -> int:
+    """Print the verdict under the table; the exit status."""
+    failed = [row for row in rows if row.verdict == FAIL]
+    untested = [row for row in rows if row.verdict == UNTESTED]
+    gaps = [(row.area, name, need) for row in rows for name, need in row.gaps]
+    if failed or untested or returncode not in (0, 5):
         click.echo("NOT CERTIFIED:", err=True)
-        for row in bad:
-            if row.failures:
-                for name in row.failures:
-                    click.echo(f"  {row.area}: {name} failed", err=True)
-            else:
-                click.echo(f"  {row.area}: declared but no test of it passed", err=True)
-        if not bad:
+        for row in failed:
+            for name in row.failures:
+                click.echo(f"  {row.area}: {name} failed", err=True)
+        for row in untested:
+            why = "; ".join(sorted({reason for _, reason in row.skips})) or "no test selected"
+            click.echo(f"  {row.area}: declared but no test of it passed ({why})", err=True)
+        if not failed and not untested:
             click.echo(f"  pytest exited with status {returncode}", err=True)
-        sys.exit(1)
+        return 1
+    if gaps:
+        click.echo(
+            f"NOT CERTIFIED IN FULL: every test that ran passes, but no jobplug.contract setup "
+            f"is registered for scheme {scheme!r}, so these were not certified:",
+            err=True,
+        )
+        for area, name, need in gaps:
+            click.echo(f"  {area}: {name} ({need})", err=True)
+        click.echo(
+            "  Register a setup (entry point group jobplug.contract) to certify them.", err=True
+        )
+        return 1
+    if keyword:
+        click.echo(
+            f"SUBSET PASSED: the tests matching -k {keyword!r} pass (a subset never certifies)"
+        )
+        return 0
     click.echo(f"CERTIFIED: every declared capability of {safe} passes")
+    return 0
 
 
 def run_suite(

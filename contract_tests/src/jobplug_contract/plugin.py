@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobplug_contract.report import Result, summarize, to_text
+from jobplug_contract.report import Result, bounds_of, summarize, to_text
 
 COLLECTOR = "jobplug-contract-collector"
 
@@ -42,6 +42,10 @@ class Collector:
             result.adapter = str(props["jobplug_adapter"])
             caps: Any = props.get("jobplug_capabilities", ())
             result.capabilities = tuple(caps)
+            bounds: Any = props.get("jobplug_bounds", {})
+            result.bounds = dict(bounds)
+        if "jobplug_gap" in props:
+            result.gap = str(props["jobplug_gap"])
         if report.failed:
             result.outcome = "failed"
             result.reason = str(report.longrepr)[-800:]
@@ -59,7 +63,10 @@ class Collector:
         if not self.results or terminalreporter.config.getoption("jobplug_contract_json", None):
             return
         terminalreporter.section("jobplug contract: capability x result")
-        text = to_text(summarize(self.results.values()), color=terminalreporter.hasmarkup)
+        results = list(self.results.values())
+        text = to_text(
+            summarize(results), color=terminalreporter.hasmarkup, bounds=bounds_of(results)
+        )
         for line in text.rstrip("\n").splitlines():
             terminalreporter.write_line(line)
 

@@ -30,6 +30,8 @@ class Run:
     worker: str
     outcome: str = "running"  # running | ok | error
     error: str | None = None
+    queue: str = "default"
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Recorder:
 
         async def record(job: Job, call_next: CallNext) -> Any:
             run = Run(job.handler, job.id, job.args, job.fails, time.time(), worker)
+            run.queue, run.meta = job.queue, dict(job.meta)
             self.runs.append(run)
             self._changed.set()
             try:
@@ -91,6 +94,7 @@ class Recorder:
 
     async def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         """Wait until ``predicate()`` holds; fail after ``timeout`` seconds naming ``what``."""
+        __tracebackhide__ = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not predicate():
@@ -123,6 +127,7 @@ async def poll(
 
     For state with no event to await: the interval is short and the deadline fails loudly.
     """
+    __tracebackhide__ = True
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await probe():

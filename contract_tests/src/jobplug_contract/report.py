@@ -14,8 +14,10 @@ CORE = "core"
 AREAS = [CORE, *(c.value for c in Capability)]
 
 PASS, FAIL, UNTESTED = "PASS", "FAIL", "UNTESTED"
+INCOMPLETE = "INCOMPLETE"  # passed, but tests that need a registered setup could not run
 NOT_DECLARED = "not declared"
 RAISES = "not declared, refused"
+NOT_RUN = "not run (-k)"  # no test of the area was selected
 LEGEND = "refused: the undeclared capability raises CapabilityNotSupported, as it must"
 
 
@@ -30,6 +32,8 @@ class Result:
     kind: str = "declared"
     outcome: str = "passed"  # passed | failed | skipped
     reason: str = ""
+    gap: str = ""  # skipped for want of a registered setup: what it needed
+    bounds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,18 +45,24 @@ class Row:
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
     skips: list[tuple[str, str]] = field(default_factory=list)  # (test, reason)
+    gaps: list[tuple[str, str]] = field(default_factory=list)  # (test, what it needed)
+    ran: int = 0  # tests of the area that were selected, gated ones included
 
     @property
     def verdict(self) -> str:
         if self.failed:
             return FAIL
         if self.area == CORE or self.declared:
-            return PASS if self.passed else UNTESTED
+            if not self.ran:
+                return NOT_RUN
+            if not self.passed:
+                return UNTESTED
+            return INCOMPLETE if self.gaps else PASS
         return RAISES if self.passed else NOT_DECLARED
 
     @property
     def ok(self) -> bool:
-        return self.verdict not in (FAIL, UNTESTED)
+        return self.verdict not in (FAIL, UNTESTED, INCOMPLETE)
 
 
 def summarize(results: Iterable[Result]) -> dict[str, list[Row]]:
@@ -66,6 +76,9 @@ def summarize(results: Iterable[Result]) -> dict[str, list[Row]]:
         rows = {a: Row(a, a == CORE or a in declared) for a in AREAS}
         for r in items:
             row = rows.setdefault(r.area, Row(r.area, r.area in declared))
+            row.ran += 1
+            if r.outcome == "skipped" and r.gap:
+                row.gaps.append((r.nodeid.rpartition("::")[2], r.gap))
             if r.outcome == "skipped" and _gated(r, row.declared):
                 continue  # the other half of a declared/undeclared pair: not a real skip
             if r.outcome == "failed":
@@ -86,13 +99,42 @@ def _gated(result: Result, declared: bool) -> bool:
     return declared if result.kind == "undeclared" else not declared
 
 
+def bounds_of(results: Iterable[Result]) -> dict[str, dict[str, float]]:
+    """The time bounds each adapter's setup declared, by adapter."""
+    out: dict[str, dict[str, float]] = {}
+    for result in results:
+        if result.bounds:
+            out.setdefault(result.adapter, result.bounds)
+    return out
+
+
+def bounds_caption(bounds: dict[str, float]) -> str:
+    """``late_bound 1s (max 10s) ...``: what the adapter promised, next to the suite's cap."""
+    from jobplug_contract.setup import MAX_LATE_BOUND, MAX_REDELIVERY_TIMEOUT, MAX_WAIT
+
+    limits = {
+        "late_bound": MAX_LATE_BOUND,
+        "redelivery_timeout": MAX_REDELIVERY_TIMEOUT,
+        "wait": MAX_WAIT,
+    }
+    parts = []
+    for name, limit in limits.items():
+        if name in bounds:
+            value = bounds[name]
+            flag = "" if 0 < value <= limit else " ABOVE THE MAXIMUM"
+            parts.append(f"{name} {value:g}s (max {limit:g}s){flag}")
+    return "declared bounds: " + ", ".join(parts)
+
+
 def render(adapter: str, rows: list[Row]) -> Table:
     table = Table(title=f"jobplug contract: {adapter}", title_justify="left")
     for column in ("capability", "declared", "pass", "fail", "skip", "result"):
         numeric = column in {"pass", "fail", "skip"}
         table.add_column(column, justify="right" if numeric else "left")
     for row in rows:
-        style = {FAIL: "bold red", UNTESTED: "yellow", PASS: "green"}.get(row.verdict, "dim")
+        style = {FAIL: "bold red", UNTESTED: "yellow", INCOMPLETE: "yellow", PASS: "green"}.get(
+            row.verdict, "dim"
+        )
         verdict = row.verdict
         table.add_row(
             row.area,
@@ -110,11 +152,18 @@ def failure_lines(rows: list[Row]) -> list[str]:
     return [f"  {row.area}: {name}" for row in rows for name in row.failures]
 
 
-def to_text(tables: dict[str, list[Row]], width: int = 120, color: bool = False) -> str:
+def to_text(
+    tables: dict[str, list[Row]],
+    width: int = 120,
+    color: bool = False,
+    bounds: dict[str, dict[str, float]] | None = None,
+) -> str:
     console = Console(width=width, record=True, force_terminal=color, no_color=not color)
     with console.capture() as capture:
         for adapter, rows in tables.items():
             console.print(render(adapter, rows))
+            if bounds and adapter in bounds:
+                console.print(bounds_caption(bounds[adapter]), highlight=False)
             for line in failure_lines(rows):
                 console.print(f"FAILED {line.strip()}", highlight=False)
         console.print(LEGEND)

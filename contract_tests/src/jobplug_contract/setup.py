@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -16,6 +17,18 @@ SETUP_GROUP = "jobplug.contract"
 #: ``inject_raw(handler, payload)``: write ``payload`` bytes, as they are, where the jobs of
 #: ``handler`` wait, bypassing every check (the suite uses it to feed malformed payloads).
 RawInjector = Callable[[str, bytes], Awaitable[None]]
+
+#: ``disrupt(handlers)``: an async context manager inside which the backend fails the
+#: operations on those handlers' jobs with its driver's error (a missing table, a key of
+#: the wrong type...), and after which it works again. The suite uses it to check that a
+#: driver error mid-run becomes a ``BrokerError`` and that the worker goes on.
+Disruptor = Callable[[Sequence[str]], AbstractAsyncContextManager[None]]
+
+#: The largest bounds the suite accepts: a delayed job that may run later than this is not
+#: "delayed" any more, and a lost job that takes longer than this to come back is lost.
+MAX_LATE_BOUND = 10.0
+MAX_REDELIVERY_TIMEOUT = 120.0
+MAX_WAIT = 30.0
 
 
 @dataclass
@@ -39,6 +52,11 @@ class AdapterSetup:
     :param wait: seconds the suite waits for any single expected event before failing.
     :param isolated: whether the backend holds only this test's jobs (bulk actions such as
         ``delete_all_dead`` are tested only then).
+    :param disrupt: see :data:`Disruptor`; ``None`` when the setup cannot make its backend
+        fail on purpose (the backend-failure test is then skipped, saying so).
+    :param registered: ``False`` only for the stand-in the suite builds when no
+        ``jobplug.contract`` setup is registered for the scheme: what needs the setup's
+        hooks is then reported as not certified, not as skipped.
     """
 
     url: str
@@ -49,8 +67,10 @@ class AdapterSetup:
     cleanup_brokers: Callable[[Sequence[Broker]], Awaitable[None]] | None = None
     late_bound: float = 3.0
     redelivery_timeout: float = 30.0
-    wait: float = 15.0
+    wait: float = 10.0
     isolated: bool = True
+    disrupt: Disruptor | None = None
+    registered: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -61,7 +81,8 @@ def unique_name(prefix: str = "c") -> str:
 
 def memory_setup(url: str = "memory://") -> AdapterSetup:
     """``memory://<unique>``: a named broker, so producer and workers of a test share it."""
-    return AdapterSetup(url=f"memory://{unique_name('contract-')}", late_bound=0.5)
+    # Every event is in process: a failing wait need not last long.
+    return AdapterSetup(url=f"memory://{unique_name('contract-')}", late_bound=0.5, wait=5.0)
 
 
 def setup_for_url(url: str) -> AdapterSetup:
@@ -81,4 +102,4 @@ def setup_for_url(url: str) -> AdapterSetup:
 
     if scheme in BUILTIN:
         return BUILTIN[scheme](url)
-    return AdapterSetup(url=url, isolated=False)
+    return AdapterSetup(url=url, isolated=False, registered=False)

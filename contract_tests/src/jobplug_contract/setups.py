@@ -2,7 +2,8 @@
 
 Each takes the URL of a server and returns a setup with a fresh namespace, the raw hook
 (bytes written where the adapter reads jobs, the gocraft/work wire layout for Redis, the
-handler's queue for AMQP) and a cleanup that removes everything of that namespace. The
+handler's queue for AMQP), a cleanup that removes everything of that namespace, and for
+Redis a disrupt hook (the handlers' job lists turned into strings for a moment). The
 drivers are imported only when a setup runs, from the adapter's own dependencies.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,6 +53,19 @@ def redis_setup(url: str) -> AdapterSetup:
         finally:
             await raw.aclose()
 
+    @asynccontextmanager
+    async def disrupt(handlers: Sequence[str]) -> AsyncIterator[None]:
+        # The handlers' job lists become strings: every command on them fails with
+        # WRONGTYPE (a driver error) until the keys are deleted again.
+        raw = client()
+        try:
+            for handler in handlers:
+                await raw.set(f"{prefix}jobs:{handler}", b"not a list")
+            yield
+        finally:
+            await raw.delete(*(f"{prefix}jobs:{handler}" for handler in handlers))
+            await raw.aclose()
+
     async def cleanup() -> None:
         raw = client()
         try:
@@ -65,6 +80,7 @@ def redis_setup(url: str) -> AdapterSetup:
         inject_raw=inject_raw,
         unreachable_url=f"redis://contract:s3cret-pw@127.0.0.1:{free_port()}/0",
         cleanup=cleanup,
+        disrupt=disrupt,
         late_bound=3.0,
         redelivery_timeout=30.0,  # heartbeat expiry (10 s) + a reaper pass (10 s) + slack
     )

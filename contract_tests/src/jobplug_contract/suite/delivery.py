@@ -4,87 +4,78 @@ workers, routing by handler, and brokers that close and come back."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+import time
 from typing import Any
 
 from jobplug import Capability, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.recorder import poll
 from jobplug_contract.suite.lifecycle import noop
-
-
-def spawn_worker(h: Harness, handler: str, marker: Path, errors: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    with errors.open("wb") as err_file:  # Popen keeps its own copy of the descriptor
-        return spawn(h, handler, marker, env, err_file)
-
-
-def spawn(
-    h: Harness, handler: str, marker: Path, env: dict[str, str], err_file: Any
-) -> subprocess.Popen[bytes]:
-    cls = h.broker_class
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jobplug_contract.child",
-            "--broker-class",
-            f"{cls.__module__}:{cls.__qualname__}",
-            "--url",
-            h.url,
-            "--handler",
-            handler,
-            "--marker",
-            str(marker),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=err_file,
-    )
 
 
 class DeliveryContract:
     @contract(Capability.DURABLE, timeout=120)
     async def test_job_survives_worker_killed_mid_job(self, h: Harness) -> None:
-        name = h.name("kill9")
-        producer = h.worker("producer")
-        job = Job(name, {"token": "survivor"})
-        with tempfile.TemporaryDirectory() as tmp:
-            marker, errors = Path(tmp) / "started", Path(tmp) / "stderr"
-            child = spawn_worker(h, name, marker, errors)
-            try:
-                await producer.perform(job)
+        """A worker process killed mid-job: its job runs again elsewhere. Meanwhile a job
+        acked long ago must never come back (an ack that does not delete is lost work done
+        twice), and a job still running in a live worker must not be handed out again
+        (leases or heartbeats must be renewed while a job runs)."""
+        killed, done, long = h.name("kill9"), h.name("finished"), h.name("long")
+        release = asyncio.Event()
 
-                async def started() -> bool:
-                    if child.poll() is not None:
-                        err = errors.read_text(errors="replace")
-                        raise AssertionError(f"worker process exited early:\n{err[-2000:]}")
-                    return marker.exists() and marker.read_text().strip() != ""
+        async def long_running(args: dict[str, Any]) -> None:
+            await release.wait()
 
-                await poll(started, 30, "the worker process to start the job")
-                child.send_signal(signal.SIGKILL)
-                await asyncio.to_thread(child.wait, 10)
-            finally:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait(10)
-        await producer.stop()
-        worker = h.worker("rescuer")
-        worker.register(name, noop)
-        async with worker:
+        holder = h.worker("holder")
+        holder.register(done, noop)
+        holder.register(long, long_running)
+        await holder.start()
+        await holder.perform(Job(done, {"token": "finished"}))
+        await h.recorder.wait(lambda: bool(h.recorder.finished(done)), h.wait, "a first job")
+        await holder.perform(Job(long, {"token": "long"}))
+        await h.recorder.wait(lambda: bool(h.recorder.of(long)), h.wait, "the long job to start")
+        started = time.monotonic()
+
+        child = h.spawn([killed])
+        await child.ready()
+        job = Job(killed, {"token": "survivor", "hang": True})
+        await holder.perform(job)
+        await child.wait_for(
+            lambda: bool(child.events("start")), 30, "the worker process to start the job"
+        )
+        await child.kill()
+
+        rescuer = h.worker("rescuer")
+        for name in (killed, done, long):
+            rescuer.register(name, noop)
+        async with rescuer:
             await h.recorder.wait(
-                lambda: bool(h.recorder.finished(name)),
+                lambda: bool(h.recorder.finished(killed)),
                 h.setup.redelivery_timeout + 5,
                 "the killed worker's job to be handed out again",
             )
-        run = h.recorder.of(name)[0]
-        assert (run.job_id, run.args) == (job.id, {"token": "survivor"})
+            # One more round through the rescuer: whatever came back with the killed job
+            # is handed out by now.
+            await rescuer.perform(Job(killed, {"token": "sentinel"}))
+            await h.recorder.wait(
+                lambda: "sentinel" in h.recorder.tokens(killed), h.wait, "a later job"
+            )
+            held = time.monotonic() - started
+            release.set()
+            await h.recorder.wait(lambda: bool(h.recorder.finished(long)), h.wait, "the long job")
+        run = h.recorder.of(killed)[0]
+        assert run.job_id == job.id, "another job ran instead of the killed worker's"
+        assert run.args == {"token": "survivor", "hang": True}, f"its args changed: {run.args}"
+        finished = h.recorder.of(done)
+        assert len(finished) == 1, (
+            f"a job that had finished and been acked ran {len(finished)} times: ack must "
+            "remove the job for good (it came back when its lease or heartbeat expired)"
+        )
+        longs = h.recorder.of(long)
+        assert len(longs) == 1, (
+            f"a job still running in a live worker was handed out again ({len(longs)} runs in "
+            f"{held:.1f}s): leases or heartbeats must be renewed while a job runs"
+        )
 
     @contract()
     async def test_two_workers_never_run_one_job_twice(self, h: Harness) -> None:

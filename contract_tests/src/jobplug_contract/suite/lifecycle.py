@@ -11,6 +11,7 @@ import pytest
 from jobplug import Job, State, WorkerStateError
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
+from jobplug_contract.setup import MAX_LATE_BOUND, MAX_REDELIVERY_TIMEOUT, MAX_WAIT
 
 
 async def noop(args: dict[str, Any]) -> None:
@@ -24,10 +25,10 @@ class LifecycleContract:
         worker = h.worker()
         worker.register(name, noop)
         async with worker:
-            assert worker.state.value == State.RUNNING.value
+            assert worker.state.value == State.RUNNING.value, f"inside: {worker.state.value}"
             await worker.perform(Job(name, {"token": 1}))
             await h.recorder.wait(lambda: len(h.recorder.finished(name)) >= 1, h.wait, "the job")
-        assert worker.state is State.STOPPED
+        assert worker.state is State.STOPPED, f"after the block: {worker.state.value}"
 
     @contract()
     async def test_perform_before_start_and_from_a_pure_producer(self, h: Harness) -> None:
@@ -70,14 +71,15 @@ class LifecycleContract:
         worker.register(name, slow)
         await worker.start()
         await worker.perform(Job(name, {"token": "slow"}))
-        await asyncio.wait_for(entered.wait(), h.wait)
+        await h.within(entered.wait(), "the job to start")
         stopping = asyncio.ensure_future(worker.stop())
         # stop() must still be waiting while the job runs: give it a few loop turns.
         await asyncio.sleep(0.2)
         assert not stopping.done(), "stop() returned while a job was still running"
         release.set()
-        await asyncio.wait_for(stopping, h.wait)
-        assert [r.outcome for r in h.recorder.of(name)] == ["ok"]
+        await h.within(stopping, "stop() to return once the job finished")
+        outcomes = [r.outcome for r in h.recorder.of(name)]
+        assert outcomes == ["ok"], f"the job's runs: {outcomes}; expected one that succeeded"
         # The finished job was acked before stop() returned: a new worker never sees it.
         second = h.worker("second", concurrency=1)
         second.register(name, noop)
@@ -87,7 +89,9 @@ class LifecycleContract:
             await h.recorder.wait(
                 lambda: len(h.recorder.finished(sentinel)) >= 1, h.wait, "sentinel"
             )
-        assert len(h.recorder.of(name)) == 1, "a job finished before stop() ran again"
+        assert len(h.recorder.of(name)) == 1, (
+            "a job finished before stop() ran again: it must be acked (deleted) for good"
+        )
 
     @contract()
     async def test_stop_after_grace_puts_running_job_back(self, h: Harness) -> None:
@@ -103,8 +107,8 @@ class LifecycleContract:
         await first.start()
         job = Job(name, {"token": "stuck"})
         await first.perform(job)
-        await asyncio.wait_for(entered.wait(), h.wait)
-        await asyncio.wait_for(first.stop(), 10)
+        await h.within(entered.wait(), "the job to start")
+        await h.within(first.stop(), "stop() to end after its 0.3 s grace period", 10)
         second = h.worker("second")
         second.register(name, noop)
         async with second:
@@ -114,5 +118,24 @@ class LifecycleContract:
                 "the job put back at stop() to run again",
             )
         rerun = [r for r in h.recorder.of(name) if r.worker == "second"]
-        assert rerun[0].job_id == job.id
+        assert rerun[0].job_id == job.id, "another job ran instead of the one put back"
         assert rerun[0].fails == 0, "a job put back at shutdown must not count a failure"
+
+    @contract()
+    async def test_declared_time_bounds_are_sane(self, h: Harness) -> None:
+        """The bounds an adapter declares are what the other tests hold it to: a huge
+        ``late_bound`` would pass a backend that runs delayed jobs an hour late."""
+        setup = h.setup
+        limits = (
+            ("late_bound", setup.late_bound, MAX_LATE_BOUND),
+            ("redelivery_timeout", setup.redelivery_timeout, MAX_REDELIVERY_TIMEOUT),
+            ("wait", setup.wait, MAX_WAIT),
+        )
+        wrong = [
+            f"{field}={value:g}s (the suite accepts at most {limit:g}s)"
+            for field, value, limit in limits
+            if not 0 < value <= limit
+        ]
+        assert not wrong, "the setup declares time bounds above the sane maximum: " + "; ".join(
+            wrong
+        )

@@ -11,6 +11,7 @@ import pytest
 from jobplug import Capability, InvalidArgsError, InvalidScheduleError, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
+from jobplug_contract.setup import MAX_LATE_BOUND
 from jobplug_contract.suite.lifecycle import noop
 
 #: Clock slack allowed below a job's run time (float rounding, not scheduling).
@@ -91,9 +92,14 @@ class PerformContract:
         await worker.perform_many([jobs["unicode"], jobs["nested"]])
         for label in ("large", "numbers", "empty"):
             await worker.perform(jobs[label])
+        meta = {"trace": {"id": "0af7651916cd43dd8448eb211c80319c", "n": 2**53 + 1}, "v": "ü"}
+        labelled = Job(name, {"token": "labelled"}, queue="critical", meta=meta)
+        await worker.perform(labelled)
         async with worker:
             await h.recorder.wait(
-                lambda: len(h.recorder.finished(name)) >= len(jobs), h.wait * 2, "every args case"
+                lambda: len(h.recorder.finished(name)) >= len(jobs) + 1,
+                h.wait * 2,
+                "every args case",
             )
         by_id = {r.job_id: r for r in h.recorder.of(name)}
         for label, job in jobs.items():
@@ -101,6 +107,16 @@ class PerformContract:
             got = by_id[job.id]
             changed = difference(cases[label], got.args)
             assert changed is None, f"args {label!r} changed: {changed}"
+        got = by_id[labelled.id]
+        assert got.queue == "critical", (
+            f"Job.queue was lost on the way: {got.queue!r} arrived, 'critical' was sent"
+        )
+        for key, value in meta.items():
+            lost = difference(value, got.meta.get(key), f"meta[{key!r}]")
+            assert key in got.meta and lost is None, (
+                f"Job.meta was lost on the way: {lost or f'meta[{key!r}] missing'} "
+                "(extra fields must travel with the job)"
+            )
 
     @contract()
     async def test_invalid_args_are_rejected_before_anything_is_written(self, h: Harness) -> None:
@@ -143,7 +159,7 @@ class PerformContract:
         name = h.name("delayed")
         worker = h.worker()
         worker.register(name, noop)
-        bound = h.setup.late_bound
+        bound = min(h.setup.late_bound, MAX_LATE_BOUND)
         window: dict[str, tuple[float, float]] = {}  # token -> (due no earlier, no later)
         async with worker:
             before = time.time()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from jobplug import (
     BrokerConnectionError,
+    BrokerError,
     Capability,
     Job,
     UnknownSchemeError,
@@ -18,6 +18,7 @@ from jobplug import (
 from jobplug.adapter import broker_from_url, scheme_of
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
+from jobplug_contract.logscan import secrets_of
 from jobplug_contract.recorder import poll
 from jobplug_contract.suite.lifecycle import noop
 
@@ -42,20 +43,11 @@ def malformed_payloads(handler: str) -> list[bytes]:
     ]
 
 
-def secrets_of(url: str) -> list[str]:
-    parts = urlsplit(url)
-    found = [parts.password] if parts.password else []
-    found += [v for k, v in parse_qsl(parts.query) if k.lower() in {"password", "token"} and v]
-    return found
+def _true(predicate: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        return predicate()
 
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+    return probe
 
 
 class RobustnessContract:
@@ -63,6 +55,8 @@ class RobustnessContract:
     async def test_malformed_payload_goes_dead_with_a_reason(self, h: Harness) -> None:
         inject = h.setup.inject_raw
         if inject is None:
+            if not h.setup.registered:
+                h.skip_without("inject_raw hook", "malformed payloads")
             pytest.skip(f"{h.adapter_name} stores no raw payloads (no inject_raw hook)")
         name = h.name("poison")
         payloads = malformed_payloads(name)
@@ -95,37 +89,82 @@ class RobustnessContract:
     ) -> None:
         url = h.setup.unreachable_url
         if url is None:
+            if not h.setup.registered:
+                h.skip_without("unreachable_url", "password redaction on an unreachable backend")
             pytest.skip(f"{h.adapter_name} has no network endpoint (no unreachable_url)")
         secrets = secrets_of(url)
-        capture = _Capture()
-        root = logging.getLogger()
-        root.addHandler(capture)
-        try:
-            for operation in ("perform", "start"):
-                broker = h.broker(url)
-                worker = Worker(broker, load_plugins=False, fetch_timeout=0.2, grace=0)
-                worker.register(h.name("unreachable"), noop)
-                with pytest.raises(BrokerConnectionError) as caught:
-                    if operation == "perform":
-                        await _bounded(worker.perform(Job(h.name("unreachable"))))
-                    else:
-                        await _bounded(worker.start())
-                texts = [str(caught.value), repr(caught.value), repr(broker), broker.safe_url]
-                texts += [str(c) for c in _chain(caught.value)]
-                for secret in secrets:
-                    leaked = [t for t in texts + capture.lines if secret in t]
-                    shown = leaked[0].replace(secret, "<the password>") if leaked else ""
-                    assert not leaked, f"the password leaked ({operation}): {shown!r}"
-                await worker.stop(grace=0)
-        finally:
-            root.removeHandler(capture)
+        for operation in ("perform", "start"):
+            broker = h.broker(url)
+            worker = Worker(broker, load_plugins=False, fetch_timeout=0.2, grace=0)
+            worker.register(h.name("unreachable"), noop)
+            try:
+                if operation == "perform":
+                    await _bounded(worker.perform(Job(h.name("unreachable"))))
+                else:
+                    await _bounded(worker.start())
+            except BrokerConnectionError as exc:
+                caught = exc
+            except Exception as exc:
+                raise AssertionError(
+                    f"{operation} on an unreachable backend raised "
+                    f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}; expected "
+                    "jobplug's BrokerConnectionError (wrap the driver's error)"
+                ) from None
+            else:
+                raise AssertionError(
+                    f"{operation} on an unreachable backend raised nothing; "
+                    "expected BrokerConnectionError"
+                )
+            texts = [str(caught), repr(caught), repr(broker), broker.safe_url]
+            texts += [str(c) for c in _chain(caught)]
+            for secret in secrets:
+                leaked = [t for t in texts if secret in t]
+                shown = leaked[0].replace(secret, "<the password>") if leaked else ""
+                assert not leaked, f"the password leaked in an error ({operation}): {shown!r}"
+            await worker.stop(grace=0)
+
+    @contract()
+    async def test_backend_failure_mid_run_is_a_broker_error_and_the_worker_goes_on(
+        self, h: Harness
+    ) -> None:
+        disrupt = h.setup.disrupt
+        if disrupt is None:
+            if h.in_process:
+                pytest.skip(f"{h.adapter_name} keeps its jobs in process: no backend to fail")
+            h.skip_without("disrupt hook", "a backend failure mid-run")
+        name = h.name("weather")
+        worker = h.worker()
+        worker.register(name, noop)
+        async with worker:
+            await worker.perform(Job(name, {"token": "before"}))
+            await h.recorder.wait(
+                lambda: "before" in h.recorder.tokens(name), h.wait, "a job before the failure"
+            )
+            async with disrupt([name]):
+                await poll(
+                    _true(lambda: "fetch" in h.failures),
+                    h.wait,
+                    "a fetch to fail while the backend is disrupted (the setup's disrupt hook)",
+                )
+                try:
+                    await worker.perform(Job(name, {"token": "lost"}))
+                except BrokerError:
+                    pass  # expected: the backend is down
+            await worker.perform(Job(name, {"token": "after"}))
+            await h.recorder.wait(
+                lambda: "after" in h.recorder.tokens(name),
+                h.wait + 5,  # the worker's reconnect pause grows up to 5 s
+                "a job performed after the backend recovered (the worker must go on fetching)",
+            )
+            assert worker.state.value == "running", f"the worker is {worker.state.value}"
 
     @contract()
     async def test_unknown_scheme_names_the_installed_ones(self, h: Harness) -> None:
         with pytest.raises(UnknownSchemeError) as caught:
             broker_from_url("no-such-scheme://host/0")
         if h.setup.broker_class is None:  # found through the entry point: it is listed
-            assert scheme_of(h.url) in str(caught.value)
+            scheme = scheme_of(h.url)
+            assert scheme in str(caught.value), f"{scheme!r} not named in: {caught.value}"
 
 
 async def _bounded(coro: object) -> None:

@@ -1,14 +1,17 @@
 """The conformance suite's setup for ``sqlite://`` (entry point ``jobplug.contract``).
 
 Every test gets its own database file next to the one the URL names, a one-second lease
-(so a killed worker's job comes back quickly) and the raw hook that writes bytes straight
-into the jobs table.
+(so a killed worker's job comes back quickly), the raw hook that writes bytes straight
+into the jobs table, and the disrupt hook that takes the table away for a moment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +33,16 @@ def contract_setup(url: str) -> AdapterSetup:
     async def inject_raw(handler: str, payload: bytes) -> None:
         await asyncio.to_thread(_insert_raw, str(path), handler, payload)
 
+    @asynccontextmanager
+    async def disrupt(handlers: Sequence[str]) -> AsyncIterator[None]:
+        # The jobs table disappears under the broker: every statement fails with the
+        # driver's "no such table" until it is back, jobs and all.
+        await asyncio.to_thread(_rename, str(path), "jobs", "jobs_away")
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(_rename, str(path), "jobs_away", "jobs")
+
     async def cleanup() -> None:
         for suffix in ("", "-wal", "-shm"):
             try:
@@ -44,7 +57,17 @@ def contract_setup(url: str) -> AdapterSetup:
         cleanup=cleanup,
         late_bound=1.0,
         redelivery_timeout=LEASE * 3 + 2,
+        wait=5.0,  # every event is local: a failing wait need not last longer
+        disrupt=disrupt,
     )
+
+
+def _rename(path: str, old: str, new: str) -> None:
+    db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    try:
+        db.execute(f"ALTER TABLE {old} RENAME TO {new}")
+    finally:
+        db.close()
 
 
 def _insert_raw(path: str, handler: str, payload: bytes) -> None:
