@@ -10,6 +10,7 @@ drivers are imported only when a setup runs, from the adapter's own dependencies
 from __future__ import annotations
 
 import importlib
+import json
 import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -55,15 +56,23 @@ def redis_setup(url: str) -> AdapterSetup:
 
     @asynccontextmanager
     async def disrupt(handlers: Sequence[str]) -> AsyncIterator[None]:
-        # The handlers' job lists become strings: every command on them fails with
-        # WRONGTYPE (a driver error) until the keys are deleted again.
+        # The workers' in-progress lists become strings and a job waits: moving it there
+        # fails with WRONGTYPE (a driver error) until the keys are deleted again. (A wrong
+        # type on a job type's own keys is no error: the adapter skips that type by design.)
         raw = client()
+        keys: list[str] = []
         try:
+            pools = [p.decode() for p in await raw.smembers(f"{prefix}worker_pools")]
+            keys += [f"{prefix}jobs:{h}:{pool}:inprogress" for h in handlers for pool in pools]
+            for key in keys:
+                await raw.set(key, b"not a list")
             for handler in handlers:
-                await raw.set(f"{prefix}jobs:{handler}", b"not a list")
+                job = {"name": handler, "id": unique_name("disrupt"), "t": 1, "args": {}}
+                await raw.lpush(f"{prefix}jobs:{handler}", json.dumps(job))
             yield
         finally:
-            await raw.delete(*(f"{prefix}jobs:{handler}" for handler in handlers))
+            if keys:
+                await raw.delete(*keys)
             await raw.aclose()
 
     async def cleanup() -> None:
