@@ -25,6 +25,7 @@ from jobplug import loops
 from jobplug.broker import Broker, Capability, ConsumerConfig, PeriodicSpec
 from jobplug.errors import (
     CapabilityNotSupported,
+    ConfigurationError,
     UnknownHandlerError,
     WorkerStateError,
 )
@@ -135,8 +136,15 @@ class Worker:
         self.middleware.append(middleware)
 
     def every(self, spec: str, handler: str) -> None:
-        """Enqueue ``handler`` on the cron schedule ``spec`` (needs the periodic capability)."""
+        """Enqueue ``handler`` on the cron schedule ``spec`` (needs the periodic capability).
+
+        Raises :class:`~jobplug.errors.InvalidScheduleError` naming ``spec`` if the broker
+        cannot parse it.
+        """
         self.broker.require(Capability.PERIODIC)
+        if not isinstance(handler, str) or not handler:
+            raise ConfigurationError(f"every() needs a handler name, got {handler!r}")
+        self.broker.check_periodic(spec)
         self.periodic.append(PeriodicSpec(handler=handler, spec=spec))
 
     # -- producing -------------------------------------------------------------------
@@ -290,6 +298,8 @@ class Worker:
                 raise CapabilityNotSupported(type(self.broker).__name__, "max-concurrency")
         if self.periodic:
             self.broker.require(Capability.PERIODIC)
+            for periodic in self.periodic:  # appended directly, without every()
+                self.broker.check_periodic(periodic.spec)
 
     def _config(self) -> ConsumerConfig:
         return ConsumerConfig(

@@ -256,6 +256,12 @@ class RedisBroker(Broker):
         if self.pool is not None:
             self.pool.notify()
 
+    def check_periodic(self, spec: str) -> None:
+        """Parse ``spec`` as gocraft's cron does; InvalidScheduleError naming it if it cannot."""
+        from jobplug_redis.cron import CronSchedule  # only apps with periodic jobs need it
+
+        CronSchedule.parse(spec)
+
     def inspector(self) -> Inspector:
         from jobplug_redis.inspector import RedisInspector
 
