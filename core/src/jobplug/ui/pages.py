@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from jobplug.errors import CapabilityNotSupported, JobplugError
 from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
-from jobplug.ui.api import collect_stats, page_number
+from jobplug.ui.api import BadRequest, collect_stats, page_number
 from jobplug.ui.shapes import epoch
 from jobplug.ui.state import ui_state
 
@@ -110,7 +110,10 @@ class Pages:
 
     def listing(self, kind: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            page = page_number(request)
+            try:
+                page = page_number(request)
+            except BadRequest as exc:
+                return Response(str(exc), status_code=400, media_type="text/plain")
             section = await load(request, lambda i: _lister(i, kind)(page))
             pages = 1
             if isinstance(section.value, Page):
@@ -137,7 +140,10 @@ class Pages:
             return Response("no such listing", status_code=404, media_type="text/plain")
         at = int(request.path_params["at"])
         job_id = request.path_params["job_id"]
-        hint = page_number(request)
+        try:
+            hint = page_number(request)
+        except BadRequest as exc:
+            return Response(str(exc), status_code=400, media_type="text/plain")
         section = await load(request, lambda i: find_record(i, kind, at, job_id, hint))
         status = 404 if section.value is None and not section.unsupported else 200
         response = await self.render(
