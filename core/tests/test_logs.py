@@ -28,7 +28,7 @@ def json_lines() -> Iterator[io.StringIO]:
     logger = logging.getLogger("jobplug")
     old_level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     yield buffer
     logger.removeHandler(handler)
     logger.setLevel(old_level)
@@ -70,21 +70,30 @@ async def test_each_job_state_change_is_one_json_line_with_fields(json_lines: io
         "optional": ["started", "dropped"],
     }, lines
     started = by_event["started", "ok"]
-    assert started["level"] == "INFO" and started["job_id"] == ok.id and started["fails"] == 0
+    assert started["level"] == "DEBUG" and started["job_id"] == ok.id and started["fails"] == 0
     done = by_event["succeeded", "ok"]
-    assert done["level"] == "INFO" and done["logger"] == "jobplug.worker"
+    assert done["level"] == "DEBUG" and done["logger"] == "jobplug.worker"
     assert done["job_id"] == ok.id and isinstance(done["duration"], float)
     failed = by_event["failed", "broken"]
-    assert failed["level"] == "INFO" and failed["job_id"] == bad.id and failed["fails"] == 1
+    assert failed["level"] == "WARNING" and failed["job_id"] == bad.id and failed["fails"] == 1
     assert isinstance(failed["duration"], float)
     assert failed["error"] == "RuntimeError: no route to host" and "retry_at" in failed
+    assert failed["traceback"].startswith("Traceback (most recent call last):")
+    assert 'in broken\n    raise RuntimeError("no route to host")' in failed["traceback"]
     dead = by_event["dead", "broken"]
-    assert dead["level"] == "WARNING" and dead["fails"] == 2
+    assert dead["level"] == "ERROR" and dead["fails"] == 2
     assert isinstance(dead["duration"], float)
     assert dead["error"] == "RuntimeError: no route to host"
-    assert by_event["discarded", "stale"]["level"] == "INFO"
+    assert dead["traceback"].endswith("RuntimeError: no route to host")
+    assert by_event["discarded", "stale"]["level"] == "DEBUG"
+    assert "traceback" not in by_event["discarded", "stale"]
     dropped = by_event["dropped", "optional"]
     assert dropped["level"] == "WARNING" and dropped["error"] == "RuntimeError: no route to host"
+    [summary] = [line for line in parse(json_lines) if line["message"].startswith("worker stopped")]
+    assert summary["level"] == "INFO"
+    assert summary["message"] == (
+        "worker stopped: 1 succeeded, 1 discarded, 1 failed, 1 dead, 1 dropped"
+    )
 
 
 def test_job_fields_ignore_other_messages() -> None:
@@ -162,9 +171,8 @@ def run_cli(jobplug_process: Any, *options: str, env: dict[str, str] | None = No
 
 
 def test_cli_log_format_json(jobplug_process: Any) -> None:
-    lines = [
-        json.loads(line) for line in run_cli(jobplug_process, "--log-format", "json").splitlines()
-    ]
+    out = run_cli(jobplug_process, "--log-format", "json", "--log-level", "debug")
+    lines = [json.loads(line) for line in out.splitlines()]
     messages = [line["message"] for line in lines]
     assert "connecting to redis://app:***@db.internal:6379/0" in messages
     job = next(line for line in lines if line.get("event") == "succeeded")
@@ -177,5 +185,8 @@ def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: A
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "json"})
     assert all(line.startswith("{") for line in out.splitlines())
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "text"})
-    assert "INFO jobplug.worker: job succeeded ping id=" in out
+    assert "job succeeded" not in out  # DEBUG: the INFO level sums up instead
+    assert "INFO jobplug.worker: worker stopped: 1 succeeded" in out
     assert "connecting to redis://app:***@db.internal:6379/0" in out
+    out = run_cli(jobplug_process, env={"JOBPLUG_LOG_LEVEL": "debug"})
+    assert "DEBUG jobplug.worker: job succeeded ping id=" in out
