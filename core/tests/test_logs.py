@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -190,3 +192,34 @@ def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: A
     assert "connecting to redis://app:***@db.internal:6379/0" in out
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_LEVEL": "debug"})
     assert "DEBUG jobplug.worker: job succeeded ping id=" in out
+
+
+async def test_a_running_worker_sums_up_its_jobs_at_info() -> None:
+    broker = MemoryBroker()
+    worker = Worker(broker, load_plugins=False, fetch_timeout=0.05, summary_interval=0.05)
+    worker.register("ok", lambda args: None)
+    worker.register("bad", lambda args: 1 / 0, max_fails=1)
+    summaries: list[str] = []
+    total = asyncio.Event()
+
+    class Summaries(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("jobs in the last 0.05s: "):
+                summaries.append(record.levelname + " " + record.getMessage())
+                said = "".join(summaries)
+                succeeded = sum(int(n) for n in re.findall(r"(\d+) succeeded", said))
+                if succeeded == 3 and "1 dead" in said:
+                    total.set()
+
+    logger = logging.getLogger("jobplug.worker")
+    handler, old_level = Summaries(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        async with worker:
+            await worker.perform_many([Job("ok"), Job("ok"), Job("bad"), Job("ok")])
+            await asyncio.wait_for(total.wait(), 5)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert all(line.startswith("INFO jobs in the last 0.05s: ") for line in summaries)
