@@ -72,6 +72,8 @@ def test_enqueue_validates_and_prints_the_job_id() -> None:
         (["enqueue", "send", "--in", "3000000d"], "past the year 9999"),
         (["enqueue", "send", "--at", "9999-12-31T23:59:59-12:00"], "past the year 9999"),
         (["--log-level", "verbose", "adapters"], "'verbose' is not one of 'debug', 'info'"),
+        (["retry-dead", "abc", "--at", "1e300"], "is not a time before the year 9999"),
+        (["retry-dead", "abc", "--at", "inf"], "is not a time before the year 9999"),
     ],
 )
 def test_out_of_range_input_is_a_one_line_error(

@@ -20,7 +20,7 @@ import click
 from jobplug.broker import Broker
 from jobplug.cli import render
 from jobplug.cli.common import clean_errors, parse_duration, parse_iso_time
-from jobplug.errors import BrokerConnectionError
+from jobplug.errors import BrokerConnectionError, InvalidScheduleError
 from jobplug.inspect import Inspector, Page, find_record
 from jobplug.registry import broker_from_url, resolve_url
 from jobplug.urls import redact
@@ -283,6 +283,11 @@ def unpause(handler: str, url: str | None, timeout: str) -> None:
 
 
 def _parse_time(text: str) -> datetime:
-    with contextlib.suppress(ValueError):
-        return datetime.fromtimestamp(float(text), timezone.utc)
-    return parse_iso_time(text, "--at", "epoch seconds or ISO 8601")
+    try:
+        seconds = float(text)
+    except ValueError:
+        return parse_iso_time(text, "--at", "epoch seconds or ISO 8601")
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidScheduleError(f"--at {text!r} is not a time before the year 9999") from None
