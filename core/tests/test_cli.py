@@ -68,6 +68,26 @@ def test_enqueue_validates_and_prints_the_job_id() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["enqueue", "send", "--in", "3000000d"], "past the year 9999"),
+        (["enqueue", "send", "--at", "9999-12-31T23:59:59-12:00"], "past the year 9999"),
+        (["--log-level", "verbose", "adapters"], "'verbose' is not one of 'debug', 'info'"),
+        (["retry-dead", "abc", "--at", "1e300"], "is not a time before the year 9999"),
+        (["retry-dead", "abc", "--at", "inf"], "is not a time before the year 9999"),
+    ],
+)
+def test_out_of_range_input_is_a_one_line_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = _jobplug(args, tmp_path)
+    assert result.returncode in (1, 2)
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert message in line, result.stderr
+
+
+@pytest.mark.parametrize(
     ("text", "seconds"), [("5", 5), ("5s", 5), ("250ms", 0.25), ("2m", 120), ("1.5h", 5400)]
 )
 def test_durations(text: str, seconds: float) -> None:

@@ -155,3 +155,40 @@ def test_redis_dead_shows_args_as_stored_and_prints_characters(
     table = run("inspect", "dead", "--url", redis_url).output
     assert '{"city": "Zürich"}' in row(table, "greet"), table
     assert "\\u00fc" not in table
+
+
+def test_redis_dead_job_detail_shows_the_traceback(redis_url: str) -> None:
+    import asyncio
+
+    import jobplug
+
+    def render_invoice(args: dict[str, Any]) -> None:
+        raise ValueError(f"no template for {args['lang']}")
+
+    async def fail_once() -> str:
+        worker = jobplug.Worker(url=redis_url, load_plugins=False)
+        worker.register("invoice", render_invoice, max_fails=1)
+        job = jobplug.Job("invoice", {"lang": "xx"})
+        async with worker:
+            await worker.perform(job)
+            inspector = worker.broker.inspector()
+            deadline = time.monotonic() + 10
+            while not (await inspector.dead()).total:
+                assert time.monotonic() < deadline, "the job never died"
+                await asyncio.sleep(0.02)
+        return job.id
+
+    job_id = asyncio.run(fail_once())
+    shown = run("inspect", "dead", job_id, "--url", redis_url)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == f"Dead job {job_id}"
+    assert "  Error:     ValueError: no template for xx" in lines
+    assert "Traceback (most recent call last):" in lines
+    assert "    raise ValueError(f\"no template for {args['lang']}\")" in lines
+    assert lines[-1] == "ValueError: no template for xx"
+    data = json.loads(run("inspect", "dead", job_id, "--url", redis_url, "--json").output)
+    assert data["err"] == "ValueError: no template for xx"
+    assert data["err_traceback"].endswith("ValueError: no template for xx")
+    missing = run("inspect", "dead", "f" * 24, "--url", redis_url)
+    assert missing.exit_code == 1 and "no job 'ffffffffffffffffffffffff'" in missing.output

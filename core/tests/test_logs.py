@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +30,7 @@ def json_lines() -> Iterator[io.StringIO]:
     logger = logging.getLogger("jobplug")
     old_level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     yield buffer
     logger.removeHandler(handler)
     logger.setLevel(old_level)
@@ -70,21 +72,30 @@ async def test_each_job_state_change_is_one_json_line_with_fields(json_lines: io
         "optional": ["started", "dropped"],
     }, lines
     started = by_event["started", "ok"]
-    assert started["level"] == "INFO" and started["job_id"] == ok.id and started["fails"] == 0
+    assert started["level"] == "DEBUG" and started["job_id"] == ok.id and started["fails"] == 0
     done = by_event["succeeded", "ok"]
-    assert done["level"] == "INFO" and done["logger"] == "jobplug.worker"
+    assert done["level"] == "DEBUG" and done["logger"] == "jobplug.worker"
     assert done["job_id"] == ok.id and isinstance(done["duration"], float)
     failed = by_event["failed", "broken"]
-    assert failed["level"] == "INFO" and failed["job_id"] == bad.id and failed["fails"] == 1
+    assert failed["level"] == "WARNING" and failed["job_id"] == bad.id and failed["fails"] == 1
     assert isinstance(failed["duration"], float)
     assert failed["error"] == "RuntimeError: no route to host" and "retry_at" in failed
+    assert failed["traceback"].startswith("Traceback (most recent call last):")
+    assert 'in broken\n    raise RuntimeError("no route to host")' in failed["traceback"]
     dead = by_event["dead", "broken"]
-    assert dead["level"] == "WARNING" and dead["fails"] == 2
+    assert dead["level"] == "ERROR" and dead["fails"] == 2
     assert isinstance(dead["duration"], float)
     assert dead["error"] == "RuntimeError: no route to host"
-    assert by_event["discarded", "stale"]["level"] == "INFO"
+    assert dead["traceback"].endswith("RuntimeError: no route to host")
+    assert by_event["discarded", "stale"]["level"] == "DEBUG"
+    assert "traceback" not in by_event["discarded", "stale"]
     dropped = by_event["dropped", "optional"]
     assert dropped["level"] == "WARNING" and dropped["error"] == "RuntimeError: no route to host"
+    [summary] = [line for line in parse(json_lines) if line["message"].startswith("worker stopped")]
+    assert summary["level"] == "INFO"
+    assert summary["message"] == (
+        "worker stopped: 1 succeeded, 1 discarded, 1 failed, 1 dead, 1 dropped"
+    )
 
 
 def test_job_fields_ignore_other_messages() -> None:
@@ -162,9 +173,8 @@ def run_cli(jobplug_process: Any, *options: str, env: dict[str, str] | None = No
 
 
 def test_cli_log_format_json(jobplug_process: Any) -> None:
-    lines = [
-        json.loads(line) for line in run_cli(jobplug_process, "--log-format", "json").splitlines()
-    ]
+    out = run_cli(jobplug_process, "--log-format", "json", "--log-level", "debug")
+    lines = [json.loads(line) for line in out.splitlines()]
     messages = [line["message"] for line in lines]
     assert "connecting to redis://app:***@db.internal:6379/0" in messages
     job = next(line for line in lines if line.get("event") == "succeeded")
@@ -180,6 +190,40 @@ def test_cli_log_format_from_the_environment_and_text_default(jobplug_process: A
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "json"})
     assert all(line.startswith("{") for line in out.splitlines())
     out = run_cli(jobplug_process, env={"JOBPLUG_LOG_FORMAT": "text"})
-    assert "INFO jobplug.worker: job succeeded ping id=" in out
+    assert "job succeeded" not in out  # DEBUG: the INFO level sums up instead
+    assert "INFO jobplug.worker: worker stopped: 1 succeeded" in out
     assert "WARNING jobplug.cli: this worker runs on memory://" in out
     assert "connecting to redis://app:***@db.internal:6379/0" in out
+    out = run_cli(jobplug_process, env={"JOBPLUG_LOG_LEVEL": "debug"})
+    assert "DEBUG jobplug.worker: job succeeded ping id=" in out
+
+
+async def test_a_running_worker_sums_up_its_jobs_at_info() -> None:
+    broker = MemoryBroker()
+    worker = Worker(broker, load_plugins=False, fetch_timeout=0.05, summary_interval=0.05)
+    worker.register("ok", lambda args: None)
+    worker.register("bad", lambda args: 1 / 0, max_fails=1)
+    summaries: list[str] = []
+    total = asyncio.Event()
+
+    class Summaries(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("jobs in the last 0.05s: "):
+                summaries.append(record.levelname + " " + record.getMessage())
+                said = "".join(summaries)
+                succeeded = sum(int(n) for n in re.findall(r"(\d+) succeeded", said))
+                if succeeded == 3 and "1 dead" in said:
+                    total.set()
+
+    logger = logging.getLogger("jobplug.worker")
+    handler, old_level = Summaries(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        async with worker:
+            await worker.perform_many([Job("ok"), Job("ok"), Job("bad"), Job("ok")])
+            await asyncio.wait_for(total.wait(), 5)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert all(line.startswith("INFO jobs in the last 0.05s: ") for line in summaries)

@@ -68,6 +68,17 @@ async def test_perform_at_requires_an_aware_datetime(worker: Worker) -> None:
         await worker.perform_in(Job("h"), "5s")  # type: ignore[arg-type]
 
 
+async def test_times_past_the_year_9999_are_schedule_errors(worker: Worker) -> None:
+    with pytest.raises(InvalidScheduleError, match="past the year 9999"):
+        await worker.perform_in(Job("h"), timedelta(days=3_000_000))
+    with pytest.raises(InvalidScheduleError, match="past the year 9999"):
+        await worker.perform_in(Job("h"), 1e300)
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-12)))
+    with pytest.raises(InvalidScheduleError, match="past the year 9999"):
+        await worker.perform_at(Job("h"), far)
+    assert memory(worker).pending(include_scheduled=True) == 0
+
+
 async def test_perform_at_runs_at_the_time(worker: Worker) -> None:
     ran = asyncio.Event()
     worker.register("h", lambda args: ran.set())

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from jobplug import ConfigurationError, Job, JobNotFoundError, Worker
+from jobplug import ConfigurationError, Job, JobNotFoundError, UnknownHandlerError, Worker
 from jobplug_memory import MemoryBroker
 
 
@@ -134,3 +135,31 @@ async def test_inspector_pages_and_manages_jobs() -> None:
     assert [q.paused for q in await insp.queues() if q.handler == "boom"] == [True]
     await insp.unpause("boom")
     assert await insp.delete_all_dead() == 0
+
+
+async def test_perform_for_a_handler_no_running_worker_serves_is_refused() -> None:
+    worker, broker = make()
+    worker.register("known", lambda args: None)
+    await worker.perform(Job("later"))  # before start: a producer may fill queues first
+    async with worker:
+        with pytest.raises(UnknownHandlerError, match=r"'nobody'.*registered: known"):
+            await worker.perform(Job("nobody"))
+        with pytest.raises(UnknownHandlerError, match="'nobody'"):
+            await worker.perform_unique(Job("nobody"))
+        with pytest.raises(UnknownHandlerError, match="'nobody'"):
+            await worker.perform_in(Job("nobody"), 60)
+    assert "nobody" not in broker.ready and not broker.timed
+
+
+async def test_stop_says_how_many_jobs_it_leaves_unrun(caplog: pytest.LogCaptureFixture) -> None:
+    worker, _ = make()
+    worker.register("h", lambda args: None)
+    worker.register("paused", lambda args: None)
+    async with worker:
+        await worker.broker.pause("paused")
+        await worker.perform_many([Job("paused"), Job("paused")])
+        await worker.perform_in(Job("h"), 3600)
+        with caplog.at_level(logging.WARNING, logger="jobplug.memory"):
+            await worker.stop()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "jobplug.memory"]
+    assert "2 ready and 1 scheduled job(s)" in line

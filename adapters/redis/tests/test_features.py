@@ -200,3 +200,20 @@ async def test_periodic_jobs_run(redis_url: str, raw: Any, namespace: str, wait:
     async with worker:
         await wait(lambda: asyncio.sleep(0, len(ticks) >= 2), timeout=8)
     assert await raw.get(f"{namespace}:last_periodic_enqueue") is not None
+
+
+async def test_a_bad_cron_spec_fails_in_every_and_the_good_ones_run(
+    redis_url: str, raw: Any, namespace: str, wait: Any
+) -> None:
+    import pytest
+
+    from jobplug.errors import InvalidScheduleError
+
+    ticks: list[float] = []
+    worker = Worker(url=redis_url)
+    worker.register("tick", lambda: ticks.append(time.time()))
+    with pytest.raises(InvalidScheduleError, match=r"'61 \* \* \* \*'"):
+        worker.every("61 * * * *", "tick")
+    worker.every("* * * * * *", "tick")
+    async with worker:
+        await wait(lambda: asyncio.sleep(0, len(ticks) >= 1), timeout=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -179,11 +180,16 @@ async def test_gocraft_golden_run(client: Redis, prefix: str) -> None:
     assert await client.get(f"{prefix}last_periodic_enqueue") == str(GO_NOW + 1).encode()
 
 
-async def test_a_bad_spec_writes_nothing(client: Redis, prefix: str) -> None:
-    specs = [PeriodicSpec("ok", "* * * * * *"), PeriodicSpec("bad", "61 * * * * *")]
-    with pytest.raises(InvalidScheduleError, match="'61 \\* \\* \\* \\* \\*'"):
-        await enqueue_periodic(client, prefix, specs, now=dt(GO_NOW))
-    assert await client.exists(f"{prefix}scheduled", f"{prefix}last_periodic_enqueue") == 0
+async def test_a_bad_spec_is_skipped_by_name_and_the_others_run(
+    client: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    specs = [PeriodicSpec("ok", "* * * * * *"), PeriodicSpec("bad", "61 * * * *")]
+    with caplog.at_level(logging.ERROR, logger="jobplug_redis.periodic"):
+        assert await enqueue_periodic(client, prefix, specs, now=dt(GO_NOW)) == 239
+    rows = await client.zrange(f"{prefix}scheduled", 0, -1)
+    assert {json.loads(m)["name"] for m in rows} == {"ok"}
+    [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "bad" in line.getMessage() and "'61 * * * *'" in line.getMessage()
 
 
 async def test_no_specs_still_records_the_run(client: Redis, prefix: str) -> None:
@@ -270,9 +276,18 @@ async def test_loop_enqueues_at_once_and_stops(client: Redis, prefix: str) -> No
     await asyncio.wait_for(task, 5)
 
 
-async def test_loop_rejects_a_bad_spec_at_start(client: Redis, prefix: str) -> None:
-    with pytest.raises(InvalidScheduleError):
-        await periodic_loop(client, prefix, [PeriodicSpec("t", "nope")], asyncio.Event())
+async def test_loop_outlives_a_bad_spec(client: Redis, prefix: str) -> None:
+    stop = asyncio.Event()
+    specs = [PeriodicSpec("t", "nope"), PeriodicSpec("u", "* * * * * *")]
+    task = asyncio.create_task(periodic_loop(client, prefix, specs, stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not await client.exists(f"{prefix}last_periodic_enqueue"):
+        assert loop.time() < deadline and not task.done(), "the loop never enqueued"
+        await asyncio.sleep(0.01)
+    assert await client.zcard(f"{prefix}scheduled") >= 238
+    stop.set()
+    await asyncio.wait_for(task, 5)
 
 
 async def test_unreachable_redis_is_a_jobplug_error() -> None:

@@ -198,6 +198,13 @@ class Broker(abc.ABC):
         no worker serves ``handler``. A backend that keeps nothing per handler need not
         override this no-op."""
 
+    def check_periodic(self, spec: str) -> None:
+        """Raise :class:`~jobplug.errors.InvalidScheduleError` naming ``spec`` unless this
+        broker can run that schedule; called by ``Worker.every`` so that a bad spec fails
+        where it is written, not later in a background task. The default only checks the
+        ``periodic`` capability: a broker that declares it should also parse ``spec``."""
+        self.require(Capability.PERIODIC)
+
     def inspector(self) -> Inspector:
         """Read and manage queues, pools and scheduled/retry/dead jobs."""
         raise CapabilityNotSupported(type(self).__name__, Capability.INSPECT.value)

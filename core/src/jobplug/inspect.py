@@ -9,7 +9,7 @@ RabbitMQ queue cannot be paged without consuming it, for instance).
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,3 +137,41 @@ class Inspector(abc.ABC):
     @abc.abstractmethod
     async def unpause(self, handler: str) -> None:
         """Hand out jobs of ``handler`` again."""
+
+
+#: A lookup by job id scans at most this many pages when the page hint misses.
+MAX_SCAN_PAGES = 500
+
+
+def lister(inspector: Inspector, kind: str) -> Callable[[int], Awaitable[Page]]:
+    """The page method of ``inspector`` for ``kind``: ``scheduled``, ``retry`` or ``dead``."""
+    listers: dict[str, Callable[[int], Awaitable[Page]]] = {
+        "scheduled": inspector.scheduled,
+        "retry": inspector.retries,
+        "dead": inspector.dead,
+    }
+    return listers[kind]
+
+
+async def find_record(
+    inspector: Inspector, kind: str, job_id: str, at: int | None = None, hint: int = 1
+) -> JobRecord | None:
+    """The record with ``job_id`` in a listing (the one at epoch second ``at`` first, if
+    several): the hinted page first, then page by page."""
+    pages_of = lister(inspector, kind)
+
+    def match(page: Page) -> JobRecord | None:
+        same_id = [r for r in page.items if r.job.id == job_id]
+        exact = [r for r in same_id if at is not None and int(r.at.timestamp()) == at]
+        best = exact or same_id
+        return best[0] if best else None
+
+    first = await pages_of(hint)
+    found = match(first)
+    pages = min(-(-first.total // max(1, first.page_size)), MAX_SCAN_PAGES)
+    for number in range(1, pages + 1):
+        if found is not None:
+            break
+        if number != hint:
+            found = match(await pages_of(number))
+    return found

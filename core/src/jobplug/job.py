@@ -2,7 +2,9 @@
 
 The portable form uses gocraft/work's field names (``name``, ``id``, ``t``, ``args``,
 ``fails``, ``err``, ``failed_at``) so one vocabulary serves every backend; the Redis
-adapter adds gocraft's exact byte layout on top.
+adapter adds gocraft's exact byte layout on top. One field is jobplug's own:
+``err_traceback``, the (bounded) traceback of the last failure, next to ``err`` (which
+keeps the one-line message gocraft shows); Go's decoder skips a field it does not know.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from jobplug.errors import InvalidArgsError, MalformedJobError
 Args = dict[str, Any]
 
 #: Fields of the portable form that map to Job attributes; anything else is ``meta``.
-_KNOWN = frozenset({"name", "id", "t", "args", "queue", "fails", "err", "failed_at"})
+_KNOWN = frozenset(
+    {"name", "id", "t", "args", "queue", "fails", "err", "err_traceback", "failed_at"}
+)
 
 
 #: Why a payload nested deeper than the JSON parser's recursion limit is malformed.
@@ -45,7 +49,8 @@ class Job:
     """A unit of work: which handler to run, with which JSON args.
 
     ``queue`` is a label carried with the job (as in Buffalo's ``worker.Job``); delivery is
-    routed by ``handler``. ``fails``, ``last_error`` and ``failed_at`` are kept by the
+    routed by ``handler``. ``fails``, ``last_error``, ``last_traceback`` (the end of the
+    last failure's traceback, when there was one) and ``failed_at`` are kept by the
     runtime across retries. ``meta`` holds extra JSON fields (trace context, for
     instance) that travel with the job and that other implementations ignore.
     """
@@ -59,6 +64,11 @@ class Job:
     last_error: str | None = None
     failed_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    last_traceback: str | None = None
+
+    def clear_failure(self) -> None:
+        """Forget past failures (a dead job retried by an operator starts afresh)."""
+        self.fails, self.last_error, self.failed_at, self.last_traceback = 0, None, None, None
 
     def validate(self) -> None:
         """Raise :class:`InvalidArgsError` unless this job can be written as JSON."""
@@ -83,6 +93,8 @@ class Job:
             out["err"] = self.last_error
         if self.failed_at is not None:
             out["failed_at"] = int(self.failed_at.timestamp())
+        if self.last_traceback:
+            out["err_traceback"] = self.last_traceback
         out.update(self.meta)
         return out
 
@@ -118,6 +130,7 @@ class Job:
             last_error=data.get("err") or None,
             failed_at=failed_at,
             meta={k: v for k, v in data.items() if k not in _KNOWN},
+            last_traceback=_text(data.get("err_traceback")),
         )
 
     def encode(self) -> bytes:
@@ -134,6 +147,12 @@ class Job:
         except RecursionError:
             raise MalformedJobError(TOO_DEEP) from None
         return cls.from_dict(data)
+
+
+def _text(value: Any) -> str | None:
+    if not value:
+        return None
+    return value if isinstance(value, str) else str(value)
 
 
 def _from_epoch(value: Any) -> datetime:

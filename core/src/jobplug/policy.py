@@ -1,4 +1,5 @@
-"""The retry policy: the error text kept with a failed job, and when it runs again.
+"""The retry policy: the error text (and traceback) kept with a failed job, and when it
+runs again.
 
 A failure waits for the handler's backoff (gocraft/work's by default); ``raise Retry(in_=...)``
 or ``Retry(at=...)`` chooses the time instead. Neither a broken custom backoff nor a time
@@ -8,10 +9,11 @@ that cannot be honoured may strand a job: the default backoff applies then.
 from __future__ import annotations
 
 import logging
+import traceback
 from datetime import datetime, timedelta, timezone
 
 from jobplug.errors import InvalidScheduleError, Retry
-from jobplug.handlers import Registration, default_backoff, seconds
+from jobplug.handlers import ArgsMismatch, Registration, default_backoff, seconds
 from jobplug.job import Job
 from jobplug.timing import check_aware
 
@@ -25,6 +27,35 @@ def describe(error: BaseException) -> str:
     """The error text kept with a failed job (gocraft's ``err``): ``Type: message``."""
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+#: A failure's traceback is kept (with the job, in the dead set, in the log line) up to
+#: its last TRACEBACK_LINES lines and TRACEBACK_CHARS characters: the innermost frames,
+#: where the handler raised, matter most; the outer ones are jobplug's own.
+TRACEBACK_LINES = 30
+TRACEBACK_CHARS = 4096
+
+
+def failure_traceback(error: BaseException | None) -> str | None:
+    """The end of ``error``'s traceback, bounded; None for a job steered on purpose
+    (:class:`~jobplug.errors.Retry`), for args that do not fit, or without a traceback."""
+    if error is None or error.__traceback__ is None or isinstance(error, (Retry, ArgsMismatch)):
+        return None
+    lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return bound_lines(lines.rstrip("\n").split("\n"))
+
+
+def bound_lines(lines: list[str]) -> str:
+    """The last TRACEBACK_LINES of ``lines`` within TRACEBACK_CHARS, saying what was cut."""
+    kept = lines[-TRACEBACK_LINES:]
+    size = sum(len(line) + 1 for line in kept)
+    while len(kept) > 1 and size > TRACEBACK_CHARS:
+        size -= len(kept.pop(0)) + 1
+    text = "\n".join(kept)
+    if len(text) > TRACEBACK_CHARS:  # one huge line (an exception message): keep its start
+        text = text[: TRACEBACK_CHARS - 1] + "\u2026"
+    cut = len(lines) - len(kept)
+    return f"... {cut} earlier line(s) cut\n{text}" if cut else text
 
 
 def backoff_seconds(reg: Registration, job: Job) -> float:

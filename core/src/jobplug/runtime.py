@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from jobplug.handlers import ArgsMismatch, Registration
 from jobplug.job import Job, utcnow
 from jobplug.middleware import CallNext
 from jobplug.plugins import call as call_hook
-from jobplug.policy import backoff_seconds, describe, retry_time
+from jobplug.policy import backoff_seconds, describe, failure_traceback, retry_time
 
 if TYPE_CHECKING:
     import pluggy
@@ -63,6 +64,7 @@ class Consumer:
         self._stopping = False
         self._interrupting: set[asyncio.Task[None]] = set()  # job tasks stop() cancels
         self.put_back = 0  # jobs still running when stop() ended, released to the broker
+        self.counts: Counter[str] = Counter()  # outcomes, for the summary line (summary.py)
         self._acks_closing = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -140,7 +142,7 @@ class Consumer:
         if reg is None:  # a broker should not hand these out; never lose it if one does
             await self._dead(delivery, None, "stray job: no handler", None)
             return
-        log.info("job started %s id=%s fails=%d", job.handler, job.id, job.fails)
+        log.debug("job started %s id=%s fails=%d", job.handler, job.id, job.fails)
         call_hook(self.pm, "jobplug_job_started", job=job)
         started = time.perf_counter()
         try:
@@ -187,7 +189,8 @@ class Consumer:
     def _succeeded(self, delivery: Delivery, started: float, outcome: str) -> None:
         duration = time.perf_counter() - started
         job = delivery.job
-        log.info("job %s %s id=%s duration=%.4fs", outcome, job.handler, job.id, duration)
+        self.counts[outcome] += 1
+        log.debug("job %s %s id=%s duration=%.4fs", outcome, job.handler, job.id, duration)
         call_hook(self.pm, "jobplug_job_succeeded", job=job, duration=duration)
         self._acks.append(delivery)
         self._ack_ready.set()
@@ -204,19 +207,22 @@ class Consumer:
         job = delivery.job
         job.fails += 1
         job.last_error = describe(error)
+        job.last_traceback = failure_traceback(error)
         job.failed_at = utcnow()
         if job.fails >= reg.spec.max_fails:  # gocraft: retry while max_fails - fails > 0
             await self._dead(delivery, error, job.last_error, started, skip=reg.spec.skip_dead)
             return
         at = retry_at or job.failed_at + timedelta(seconds=backoff_seconds(reg, job))
-        log.info(
-            "job failed %s id=%s duration=%.4fs fails=%d retry_at=%s error=%s",
+        self.counts["failed"] += 1
+        log.warning(
+            "job failed %s id=%s duration=%.4fs fails=%d retry_at=%s error=%s%s",
             job.handler,
             job.id,
             duration,
             job.fails,
             at.isoformat(),
             job.last_error,
+            _traceback_lines(job),
         )
         call_hook(
             self.pm, "jobplug_job_failed", job=job, error=error, duration=duration, retry_at=at
@@ -233,17 +239,23 @@ class Consumer:
     ) -> None:
         job = delivery.job
         job.last_error = reason
+        if error is None or isinstance(error, ArgsMismatch):
+            job.last_traceback = None  # not a handler's exception
         if job.failed_at is None or started is None:
             job.failed_at = utcnow()
         ran = "" if started is None else f" duration={time.perf_counter() - started:.4f}s"
-        log.warning(
-            "job %s %s id=%s%s fails=%d error=%s",
-            "dropped" if skip else "dead",
+        event = "dropped" if skip else "dead"
+        self.counts[event] += 1
+        log.log(
+            logging.WARNING if skip else logging.ERROR,
+            "job %s %s id=%s%s fails=%d error=%s%s",
+            event,
             job.handler,
             job.id,
             ran,
             job.fails,
             reason,
+            _traceback_lines(job),
         )
         call_hook(self.pm, "jobplug_job_dead", job=job, error=error)
         if skip:
@@ -271,6 +283,11 @@ class Consumer:
             await op
         except BrokerError as exc:
             log.error("broker %s failed: %s; the job will be recovered by the broker", what, exc)
+
+
+def _traceback_lines(job: Job) -> str:
+    """The failed/dead log line's tail: the job's kept traceback on the lines below."""
+    return f"\n{job.last_traceback}" if job.last_traceback else ""
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

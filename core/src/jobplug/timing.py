@@ -16,7 +16,10 @@ def check_aware(when: datetime) -> datetime:
         raise InvalidScheduleError(
             f"naive datetime {when.isoformat()}: pass an aware one, e.g. datetime.now(timezone.utc)"
         )
-    return when.astimezone(timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise InvalidScheduleError(f"{when.isoformat()} is past the year 9999 in UTC") from None
 
 
 def at_from_delay(delay: timedelta | float) -> datetime | None:
@@ -27,4 +30,7 @@ def at_from_delay(delay: timedelta | float) -> datetime | None:
         raise InvalidScheduleError(f"delay must be finite, got {delay!r}")
     if secs <= 0:
         return None
-    return datetime.now(timezone.utc) + timedelta(seconds=secs)
+    try:
+        return datetime.now(timezone.utc) + timedelta(seconds=secs)
+    except OverflowError:
+        raise InvalidScheduleError(f"a delay of {secs:.0f}s ends past the year 9999") from None

@@ -25,6 +25,7 @@ from jobplug import loops
 from jobplug.broker import Broker, Capability, ConsumerConfig, PeriodicSpec
 from jobplug.errors import (
     CapabilityNotSupported,
+    ConfigurationError,
     UnknownHandlerError,
     WorkerStateError,
 )
@@ -36,6 +37,7 @@ from jobplug.plugins import make_manager
 from jobplug.registry import broker_from_url
 from jobplug.runtime import Consumer
 from jobplug.signals import serve_until_signal
+from jobplug.summary import describe_counts, report_every
 from jobplug.timing import at_from_delay, check_aware
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class Worker:
     :param grace: seconds ``stop()`` lets running jobs finish before putting them back.
     :param middleware: ``async def mw(job, call_next)`` callables, outermost first.
     :param plugins: extra pluggy plugins, besides the ``jobplug.plugins`` entry points.
+    :param summary_interval: seconds between the INFO lines summing up what the jobs did
+        (per-job lines are DEBUG); 0 turns them off (the totals at stop remain).
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class Worker:
         plugins: Iterable[object] = (),
         load_plugins: bool = True,
         fetch_timeout: float = 1.0,
+        summary_interval: float = 60.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -84,6 +89,8 @@ class Worker:
         self.concurrency = concurrency
         self.grace = grace
         self.fetch_timeout = fetch_timeout
+        self.summary_interval = summary_interval
+        self._summary: asyncio.Task[None] | None = None
         self.middleware: list[Middleware] = list(middleware)
         self.periodic: list[PeriodicSpec] = []
         self.plugin_manager = make_manager(plugins, load_entry_points=load_plugins)
@@ -141,8 +148,15 @@ class Worker:
         self.middleware.append(middleware)
 
     def every(self, spec: str, handler: str) -> None:
-        """Enqueue ``handler`` on the cron schedule ``spec`` (needs the periodic capability)."""
+        """Enqueue ``handler`` on the cron schedule ``spec`` (needs the periodic capability).
+
+        Raises :class:`~jobplug.errors.InvalidScheduleError` naming ``spec`` if the broker
+        cannot parse it.
+        """
         self.broker.require(Capability.PERIODIC)
+        if not isinstance(handler, str) or not handler:
+            raise ConfigurationError(f"every() needs a handler name, got {handler!r}")
+        self.broker.check_periodic(spec)
         self.periodic.append(PeriodicSpec(handler=handler, spec=spec))
 
     # -- producing -------------------------------------------------------------------
@@ -218,6 +232,11 @@ class Worker:
         if not self.broker.inline:
             self._consumer = self._make_consumer()
             await self._consumer.start()
+            if self.summary_interval > 0:
+                self._summary = asyncio.create_task(
+                    report_every(self._consumer.counts, self.summary_interval),
+                    name="jobplug-summary",
+                )
         self._state = State.RUNNING
         log.info("worker started on %s handlers=%s", self.broker.safe_url, ",".join(self._handlers))
         call_hook(self.plugin_manager, "jobplug_worker_started", worker=self)
@@ -227,6 +246,8 @@ class Worker:
         if self._state in (State.STOPPING, State.STOPPED):
             return
         self._state = State.STOPPING
+        if self._summary is not None:
+            self._summary.cancel()
         try:
             if self._consumer is not None:
                 await self._consumer.stop(self.grace if grace is None else grace, self._force)
@@ -234,7 +255,10 @@ class Worker:
         finally:
             self._state = State.STOPPED
             await self.broker.close()
-            log.info("worker stopped")
+            if self._consumer is not None:
+                log.info("worker stopped: %s", describe_counts(self._consumer.counts))
+            else:
+                log.info("worker stopped")
 
     def force_stop(self) -> None:
         """Make a running ``stop()`` put running jobs back now instead of waiting."""
@@ -298,6 +322,8 @@ class Worker:
                 raise CapabilityNotSupported(type(self.broker).__name__, "max-concurrency")
         if self.periodic:
             self.broker.require(Capability.PERIODIC)
+            for periodic in self.periodic:  # appended directly, without every()
+                self.broker.check_periodic(periodic.spec)
 
     def _config(self) -> ConsumerConfig:
         return ConsumerConfig(

@@ -58,6 +58,7 @@ async def fill(
     dead: int = 0,
     args: dict[str, Any] | None = None,
     error: str = "boom",
+    traceback: str | None = None,
 ) -> Filled:
     """Subscribe as a consumer of ``handler`` and leave jobs in every state asked for."""
     await broker.connect()
@@ -81,6 +82,7 @@ async def fill(
         for delivery in await fetch_n(broker, count):
             delivery.job.fails = 1 if kind == "retry" else 4
             delivery.job.last_error = error
+            delivery.job.last_traceback = traceback
             delivery.job.failed_at = utcnow()
             if kind == "retry":
                 await broker.retry(delivery, utcnow() + timedelta(hours=1))

@@ -134,3 +134,50 @@ async def test_form_redirects_stay_on_the_dashboard(
         response = await client.post("/retry_all_dead_jobs", params={"next": target})
         assert response.status_code == 200  # plain JSON answer, no redirect anywhere
         assert response.json()["status"] == "ok"
+
+
+def assert_security_headers(response: Any) -> None:
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/delete_dead_job/99999999999999999999/x"),
+        ("POST", "/retry_dead_job/99999999999999999999/x"),
+        ("POST", "/delete_scheduled_job/99999999999999999999/x"),
+        ("POST", "/delete_retry_job/99999999999999999999/x"),
+        ("GET", "/dead_jobs?page=1e23"),
+        ("GET", "/retry_jobs?page=100000000000000000000000"),
+        ("GET", "/scheduled_jobs?page=inf"),
+        ("GET", "/ui/dead?page=100000000000000000000000"),
+        ("GET", "/ui/job/dead/1/x?page=1e23"),
+    ],
+)
+async def test_out_of_range_parameters_are_400s_with_the_security_headers(
+    backend: Broker, make_client: Any, method: str, path: str
+) -> None:
+    async with make_client(backend) as client:
+        response = await client.request(method, path)
+        assert response.status_code == 400, response.text
+        assert "page must be" in response.text or "is not a time" in response.text
+        assert_security_headers(response)
+
+
+async def test_an_unhandled_error_is_a_500_that_keeps_the_security_headers(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from jobplug_memory import MemoryBroker
+
+    class Buggy(MemoryBroker):
+        def inspector(self) -> Any:
+            raise RuntimeError("a bug in an adapter")
+
+    async with make_client(Buggy()) as client:
+        response = await client.get("/queues")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error; see the server log"}
+    assert_security_headers(response)
+    assert "a bug in an adapter" in caplog.text

@@ -107,6 +107,22 @@ async def test_job_detail_shows_everything(
         assert f'action="/retry_dead_job/{item["died_at"]}/{job.id}?next=/ui/dead"' in html
 
 
+async def test_job_detail_shows_the_traceback_as_text(
+    backend: Broker, fill_backend: Any, make_client: Any
+) -> None:
+    tb = 'Traceback (most recent call last):\n  File "<app>", line 1, in <module>\nKeyError: 1'
+    filled = await fill_backend(backend, dead=1, error="KeyError: 1", traceback=tb)
+    async with make_client(backend) as client:
+        item = (await client.get("/dead_jobs")).json()["jobs"][0]
+        assert item["err"] == "KeyError: 1" and item["err_traceback"] == tb
+        html = (await client.get(f"/ui/job/dead/{item['died_at']}/{filled.dead[0].id}")).text
+    assert '<pre class="error">KeyError: 1</pre>' in html
+    assert (
+        '<h2>Traceback</h2>\n<pre class="traceback">Traceback (most recent call last):\n'
+        "  File &#34;&lt;app&gt;&#34;, line 1, in &lt;module&gt;\nKeyError: 1</pre>"
+    ) in html
+
+
 async def test_flash_messages_are_fixed_texts(memory_broker: Broker, make_client: Any) -> None:
     async with make_client(memory_broker) as client:
         assert "Job queued again." in (await client.get("/ui/dead?done=retried")).text

@@ -1,8 +1,9 @@
 """What a job looks like on the wire, and how dead messages are read back.
 
 The body is the job's portable JSON form (:meth:`jobplug.Job.to_dict`: ``name``, ``id``,
-``t``, ``args``, and after a failure ``fails``, ``err``, ``failed_at``): it is the one
-source of truth. Headers repeat what an operator wants to see in RabbitMQ's own tools
+``t``, ``args``, and after a failure ``fails``, ``err``, ``failed_at`` and, when the
+failure was an exception, ``err_traceback``, its bounded traceback): it is the one source
+of truth. Headers repeat what an operator wants to see in RabbitMQ's own tools
 without parsing bodies; they are never needed to run a job. All times are epoch ms.
 
 ===================  ===========================================================

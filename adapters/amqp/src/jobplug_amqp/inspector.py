@@ -193,7 +193,7 @@ class AmqpInspector(Inspector):
                 queue = str(dead.headers.get("jobplug-queue") or b.names.queue(job.handler))
                 messages.append(Outgoing("", queue, dead.raw, codec.properties()))
                 continue
-            job.fails, job.last_error, job.failed_at = 0, None, None
+            job.clear_failure()
             job.enqueued_at = utcnow()
             queue = await b.link.ensure_handler(job.handler)
             messages.append(Outgoing("", queue, job.encode(), codec.properties(None, job.id)))

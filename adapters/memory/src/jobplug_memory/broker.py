@@ -15,6 +15,7 @@ import asyncio
 import heapq
 import itertools
 import json
+import logging
 import random
 import time
 from collections import deque
@@ -26,7 +27,9 @@ from urllib.parse import urlsplit
 
 from jobplug import Broker, Capability, ConsumerConfig, Delivery, HandlerSpec, Job
 from jobplug.adapter import Args, Inspector, JobRecord, query_options, utcnow
-from jobplug.errors import ConfigurationError
+from jobplug.errors import ConfigurationError, UnknownHandlerError
+
+log = logging.getLogger("jobplug.memory")
 
 _shared: dict[str, MemoryBroker] = {}
 
@@ -87,10 +90,26 @@ class MemoryBroker(Broker):
 
     async def close(self) -> None:
         """Nothing to release; subscriptions end with ``unsubscribe`` (the broker may be
-        shared by name, so a producer closing must not stop a worker's consumption)."""
+        shared by name, so a producer closing must not stop a worker's consumption).
+
+        Jobs still queued when no worker consumes any more live only in this process:
+        say how many at WARNING, since nothing else will run them.
+        """
+        if self._subscriptions:
+            return
+        ready = sum(len(q) for q in self.ready.values())
+        if ready or self.timed:
+            log.warning(
+                "%s closed with %d ready and %d scheduled job(s) that no worker ran; "
+                "they are discarded when this process exits (memory:// keeps nothing)",
+                self.safe_url,
+                ready,
+                len(self.timed),
+            )
 
     # -- producing -------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[Job], at: datetime | None = None) -> None:
+        self._check_served(jobs)
         for job in jobs:
             self._put(job, at, "scheduled")
         self._notify()
@@ -98,6 +117,7 @@ class MemoryBroker(Broker):
     async def enqueue_unique(
         self, job: Job, key: Args | None = None, at: datetime | None = None
     ) -> bool:
+        self._check_served([job])
         ukey = unique_key(job.handler, job.args if key is None else key)
         if ukey in self.unique:
             return False
@@ -105,6 +125,20 @@ class MemoryBroker(Broker):
         job.meta["unique_key"] = ukey
         await self.enqueue([job], at)
         return True
+
+    def _check_served(self, jobs: Sequence[Job]) -> None:
+        """While workers consume, a job none of them serves would never run (nothing outside
+        this process can take it): refuse it, as Buffalo's in-process adapter does. Before
+        any worker starts (a producer filling the queue first) every name is accepted."""
+        if self.config is None:
+            return
+        handlers = self.config.handlers
+        for job in jobs:
+            if job.handler not in handlers:
+                raise UnknownHandlerError(
+                    f"no handler registered for {job.handler!r} on {self.safe_url} "
+                    f"(registered: {', '.join(sorted(handlers)) or 'none'})"
+                )
 
     def _put(self, job: Job, at: datetime | None, kind: str) -> None:
         if at is None or self.inline:

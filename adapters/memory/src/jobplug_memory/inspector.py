@@ -97,7 +97,7 @@ class MemoryInspector(Inspector):
 
     async def _requeue(self, record: JobRecord) -> None:
         job = record.job
-        job.fails, job.last_error, job.failed_at = 0, None, None
+        job.clear_failure()
         job.enqueued_at = utcnow()
         await self.broker.enqueue([job])
 

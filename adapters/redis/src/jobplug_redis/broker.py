@@ -273,6 +273,12 @@ class RedisBroker(Broker):
             pipe.srem(keys.known_jobs, handler)
             await pipe.execute()
 
+    def check_periodic(self, spec: str) -> None:
+        """Parse ``spec`` as gocraft's cron does; InvalidScheduleError naming it if it cannot."""
+        from jobplug_redis.cron import CronSchedule  # only apps with periodic jobs need it
+
+        CronSchedule.parse(spec)
+
     def inspector(self) -> Inspector:
         from jobplug_redis.inspector import RedisInspector
 

@@ -173,6 +173,8 @@ def encode_job(job: Job, args_null: bool = False) -> bytes:
         extra = {k: v for k, v in meta.items() if k not in ("unique", "unique_key")}
     if job.queue != "default":
         extra = {"queue": job.queue, **(extra or {})}
+    if job.last_traceback:  # jobplug's own field, after gocraft's: Go's decoder skips it
+        extra = {**(extra or {}), "err_traceback": job.last_traceback}
     return encode_fields(
         job.handler,
         job.id,

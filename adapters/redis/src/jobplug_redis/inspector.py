@@ -228,7 +228,7 @@ class RedisInspector(Inspector):
             if is_malformed_record(job):
                 continue
             if job.handler in known:
-                job.fails, job.last_error, job.failed_at = 0, None, None
+                job.clear_failure()
                 job.enqueued_at = datetime.fromtimestamp(now, timezone.utc)
                 dests.append(self.keys.jobs(job.handler))
                 args += [member, "l", codec.encode_job(job, args_null)]

@@ -116,15 +116,19 @@ async def enqueue_periodic(
 ) -> int:
     """Schedule every run of ``specs`` within the horizon; return how many were new.
 
-    ``prefix`` is the namespace prefix with its colon (``"jobplug:"``, or ``""``). Every spec
-    is parsed before anything is written, so a bad one raises
-    :class:`~jobplug.errors.InvalidScheduleError` and writes nothing.
+    ``prefix`` is the namespace prefix with its colon (``"jobplug:"``, or ``""``). A spec
+    that cannot be parsed (``Worker.every`` refuses those, but a config can be built by
+    hand) is logged at ERROR, naming it, and skipped: the other periodic jobs still run.
     """
     epoch = _epoch(now)
-    parsed = [(spec, CronSchedule.parse(spec.spec)) for spec in specs]
     members: dict[bytes, int] = {}
-    for spec, schedule in parsed:
-        for at in run_times(schedule, epoch):
+    for spec in specs:
+        try:
+            times = run_times(CronSchedule.parse(spec.spec), epoch)
+        except Exception as exc:  # one bad entry must not stop the others
+            log.error("periodic job %s skipped: %s", spec.handler, exc)
+            continue
+        for at in times:
             members[periodic_member(spec.handler, spec.spec, at)] = at
     try:
         # one round trip, not atomic: like Go's sequence of ZADDs, any order is safe
@@ -166,14 +170,15 @@ async def enqueue_periodic_if_due(
 async def periodic_loop(
     client: Client, prefix: str, specs: Sequence[PeriodicSpec], stop: asyncio.Event
 ) -> None:
-    """Run gocraft's periodic enqueuer until ``stop`` is set; errors are logged, not raised."""
-    for spec in specs:  # fail at start, not two minutes later
-        CronSchedule.parse(spec.spec)
+    """Run gocraft's periodic enqueuer until ``stop`` is set; errors are logged, not raised
+    (a bad spec is skipped with an ERROR line naming it, see :func:`enqueue_periodic`)."""
     while not stop.is_set():
         try:
             await enqueue_periodic_if_due(client, prefix, specs)
         except BrokerError as exc:
             log.warning("periodic enqueue: %s", exc)
+        except Exception:
+            log.exception("periodic enqueue failed")
         try:
             await asyncio.wait_for(stop.wait(), next_sleep())
         except asyncio.TimeoutError:

@@ -149,6 +149,7 @@ class Reaper:
             f"poison job: its worker process died {self.max_crashes} time(s) while running it"
         )
         job.failed_at = datetime.fromtimestamp(now, timezone.utc)
+        job.last_traceback = None  # an earlier failure's: not why it is dead
         return job.id, codec.encode_job(job, args_null)
 
     async def _scan_inprogress(self) -> list[tuple[str, str]]:

@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 import click
 
+#: The levels ``--log-level`` takes (any case).
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 #: command name -> "module:attribute" of its click command.
 COMMANDS = {
     "adapters": "jobplug.cli.adapters:adapters",
@@ -87,9 +90,10 @@ def _unavailable(name: str, reason: str) -> click.Command:
 @click.group(cls=LazyGroup)
 @click.option(
     "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
     default=lambda: os.environ.get("JOBPLUG_LOG_LEVEL", "INFO"),
     show_default="INFO",
-    help="Logging level.",
+    help="Logging level (also $JOBPLUG_LOG_LEVEL).",
 )
 @click.option(
     "--log-format",

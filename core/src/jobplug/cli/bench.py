@@ -72,8 +72,8 @@ def bench(
         if not as_json:
             err.print(f"[dim]{message}[/dim]")
 
-    # one INFO line per job would be most of what a fast backend measures: a worker in
-    # production logs at WARNING, and so does the benchmark's worker process
+    # failure lines would be part of what a fast backend measures: the benchmark's
+    # worker process logs at WARNING, and so does this one
     runtime_log = logging.getLogger("jobplug.worker")
     saved = runtime_log.level
     runtime_log.setLevel(max(logging.WARNING, runtime_log.getEffectiveLevel()))

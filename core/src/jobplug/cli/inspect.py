@@ -19,8 +19,8 @@ import click
 from jobplug.broker import Broker
 from jobplug.cli import render
 from jobplug.cli.common import clean_errors, parse_duration, parse_iso_time
-from jobplug.errors import BrokerConnectionError
-from jobplug.inspect import Inspector, Page
+from jobplug.errors import BrokerConnectionError, InvalidScheduleError
+from jobplug.inspect import Inspector, Page, find_record
 from jobplug.registry import broker_from_url, resolve_url
 from jobplug.urls import redact
 
@@ -169,17 +169,43 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
 def _page_command(
     name: str, title: str, at_label: str, at_key: str, method: str, help: str
 ) -> None:
-    @inspect.command(name, help=help)
+    @inspect.command(name, help=help + " With JOB_ID: that job in full, traceback included.")
+    @click.argument("job_id", required=False)
     @_page_option
     @_url_option
     @_json_option
     @_timeout_option
-    def command(page: int, url: str | None, as_json: bool, timeout: str) -> None:
+    def command(
+        job_id: str | None, page: int, url: str | None, as_json: bool, timeout: str
+    ) -> None:
+        if job_id is not None:
+            _show_job(name, job_id, title, at_label, at_key, page, url, as_json, timeout)
+            return
         result: Page = _with_inspector(url, timeout, lambda i: getattr(i, method)(page))
         if as_json:
             render.print_json(render.page_json(result, at_key))
             return
         render.print_page(result, title, at_label)
+
+
+def _show_job(
+    kind: str,
+    job_id: str,
+    title: str,
+    at_label: str,
+    at_key: str,
+    page: int,
+    url: str | None,
+    as_json: bool,
+    timeout: str,
+) -> None:
+    record = _with_inspector(url, timeout, lambda i: find_record(i, kind, job_id, hint=page))
+    if record is None:
+        raise click.ClickException(f"no job {job_id!r} among the {title.lower()}")
+    if as_json:
+        render.print_json({at_key: render.epoch(record.at), **record.job.to_dict()})
+        return
+    render.print_job(record, title, at_label)
 
 
 _page_command(
@@ -255,6 +281,11 @@ def unpause(handler: str, url: str | None, timeout: str) -> None:
 
 
 def _parse_time(text: str) -> datetime:
-    with contextlib.suppress(ValueError):
-        return datetime.fromtimestamp(float(text), timezone.utc)
-    return parse_iso_time(text, "--at", "epoch seconds or ISO 8601")
+    try:
+        seconds = float(text)
+    except ValueError:
+        return parse_iso_time(text, "--at", "epoch seconds or ISO 8601")
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidScheduleError(f"--at {text!r} is not a time before the year 9999") from None

@@ -40,6 +40,32 @@ def print_page(page: Page, title: str, at_label: str) -> None:
         Console().print(table)
 
 
+def print_job(record: JobRecord, title: str, at_label: str) -> None:
+    """One job in full, as plain text (a traceback's brackets are not markup here)."""
+    job, now = record.job, utc_now()
+    rows = [
+        ("Handler", job.handler),
+        ("Queue", job.queue),
+        (at_label, f"{clock(record.at)} ({relative(record.at, now)})"),
+        ("Enqueued", f"{clock(job.enqueued_at)} ({relative(job.enqueued_at, now)})"),
+        ("Fails", str(job.fails)),
+    ]
+    if job.failed_at is not None:
+        rows.append(("Failed at", f"{clock(job.failed_at)} ({relative(job.failed_at, now)})"))
+    rows.append(("Args", json.dumps(job.args, ensure_ascii=False)))
+    if job.last_error:
+        rows.append(("Error", job.last_error))
+    if job.meta:
+        rows.append(("Other", json.dumps(job.meta, ensure_ascii=False, default=str)))
+    width = max(len(label) for label, _ in rows) + 2
+    click.echo(f"{title[:-1] if title.endswith('s') else title} {job.id}")
+    for label, value in rows:
+        click.echo(f"  {label + ':':<{width}}{value}")
+    if job.last_traceback:
+        click.echo("")
+        click.echo(job.last_traceback)
+
+
 def new_table(title: str, *columns: str | tuple[str, str]) -> Table:
     table = Table(title=title)
     for column in columns:

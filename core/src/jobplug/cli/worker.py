@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from jobplug import logs
 from jobplug.cli.common import clean_errors, import_module, import_object
 from jobplug.loops import ENV_VAR as LOOP_ENV
 from jobplug.loops import LOOPS
@@ -102,13 +103,18 @@ def worker(
         finally:
             if metrics is not None:
                 metrics.close()
-    if obj.forced or obj.put_back:
-        # Sync handlers still running in threads would keep the interpreter alive until
-        # they finish; their jobs are already back in the queue (for another worker to
-        # run), so leave now.
+    status = 1 if obj.forced or obj.put_back else 0
+    drained = logs.drain()
+    if drained and not status:
+        return
+    # Sync handlers still running in threads would keep the interpreter alive until they
+    # finish; their jobs are already back in the queue (for another worker to run). A log
+    # output nobody reads would hold the interpreter's exit (it flushes every handler)
+    # forever. Leave now.
+    if drained:
         logging.shutdown()
-        sys.stdout.flush()
-        os._exit(1)
+    sys.stdout.flush()
+    os._exit(status)
 
 
 def load_worker(target: str) -> Worker:

@@ -15,7 +15,9 @@ Metrics (label ``handler``; counters get Prometheus' ``_total`` suffix):
 * ``jobplug_jobs_in_progress`` (gauge);
 * where the broker declares ``inspect``, refreshed while the worker runs:
   ``jobplug_queue_depth`` and ``jobplug_queue_latency_seconds`` per handler queue, and
-  ``jobplug_jobs_waiting`` with label ``set`` (scheduled, retry, dead).
+  ``jobplug_jobs_waiting`` with label ``set`` (scheduled, retry, dead);
+* ``jobplug_log_lines_dropped``: log lines this process dropped because its log output
+  did not keep up (see :mod:`jobplug.logs`); it only grows.
 
 Counts are per process: Prometheus sums them over the processes it scrapes.
 """
@@ -33,6 +35,7 @@ from jobplug.broker import Capability
 from jobplug.errors import ConfigurationError, JobplugError
 from jobplug.hookspecs import hookimpl
 from jobplug.job import Job
+from jobplug.logs import dropped_lines
 from jobplug.worker import State
 
 try:
@@ -102,6 +105,12 @@ class _Metrics:
             ["set"],
             registry=registry,
         )
+        self.log_dropped = prom.Gauge(
+            "jobplug_log_lines_dropped",
+            "Log lines dropped because the log output did not keep up.",
+            registry=registry,
+        )
+        self.log_dropped.set_function(dropped_lines)
 
 
 _by_registry: dict[int, _Metrics] = {}

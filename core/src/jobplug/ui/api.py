@@ -1,8 +1,9 @@
 """The JSON API: gocraft/work's web UI endpoints and shapes, plus pause/unpause and stats.
 
 Reads are ``GET``; every change is ``POST`` (see :mod:`jobplug.ui.security` for the CSRF
-policy). Success is ``{"status": "ok"}``; an error is ``{"error": "..."}`` with 404 for a
-job that is not there, 501 for what the backend cannot do, 500 for a backend failure.
+policy). Success is ``{"status": "ok"}``; an error is ``{"error": "..."}`` with 400 for a
+parameter out of range (a page past :data:`MAX_PAGE`, a time past the year 9999), 404 for
+a job that is not there, 501 for what the backend cannot do, 500 for a backend failure.
 A POST carrying ``?next=/ui/...`` comes from a dashboard form: it answers with a 303
 redirect back to that page instead, so the buttons work without any script.
 """
@@ -47,11 +48,34 @@ def error_status(exc: JobplugError) -> int:
     return 500
 
 
+#: The last page number accepted: beyond it a backend's offset arithmetic overflows.
+MAX_PAGE = 10**9
+#: Times in paths (epoch seconds) past this are refused: Python dates end at 9999.
+_MAX_EPOCH = 253402300799
+
+
+class BadRequest(JobplugError):
+    """A request parameter that cannot be honoured: answered with 400 and the reason."""
+
+
 def page_number(request: Request) -> int:
+    """``?page=``: 0, negative or not a number mean 1, as in gocraft; a number past
+    :data:`MAX_PAGE` (``1e23`` too) is a :class:`BadRequest`."""
+    text = request.query_params.get("page", "1")
     try:
-        return max(1, int(request.query_params.get("page", "1")))
+        number = float(text)
     except ValueError:
         return 1
+    if number > MAX_PAGE:
+        raise BadRequest(f"page must be a whole number from 1 to {MAX_PAGE}")
+    try:
+        return max(1, int(text))
+    except ValueError:  # 2.5, nan
+        return 1
+
+
+def bad_request(exc: BadRequest) -> Response:
+    return GocraftJSON({"error": str(exc)}, status_code=400)
 
 
 async def _read(request: Request, action: Callable[[Inspector], Awaitable[Any]]) -> Response:
@@ -84,7 +108,10 @@ async def busy_workers(request: Request) -> Response:
 
 def _listing(kind: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        page = page_number(request)
+        try:
+            page = page_number(request)
+        except BadRequest as exc:
+            return bad_request(exc)
 
         async def run(i: Inspector) -> Any:
             method = {"scheduled": i.scheduled, "retry": i.retries, "dead": i.dead}[kind]
@@ -130,7 +157,10 @@ async def stats(request: Request) -> Response:
 
 # -- actions -----------------------------------------------------------------------------
 def _at(request: Request, name: str) -> datetime:
-    return datetime.fromtimestamp(int(request.path_params[name]), timezone.utc)
+    value = int(request.path_params[name])
+    if value > _MAX_EPOCH:
+        raise BadRequest(f"{name} {value} is not a time (epoch seconds up to {_MAX_EPOCH})")
+    return datetime.fromtimestamp(value, timezone.utc)
 
 
 def _safe_next(request: Request) -> str | None:
@@ -166,12 +196,18 @@ def _back(request: Request, target: str, flag: str) -> Response:
 
 
 async def retry_dead_job(request: Request) -> Response:
-    at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    try:
+        at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    except BadRequest as exc:
+        return bad_request(exc)
     return await _act(request, "retried", lambda i: i.retry_dead(job_id, at))
 
 
 async def delete_dead_job(request: Request) -> Response:
-    at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    try:
+        at, job_id = _at(request, "died_at"), request.path_params["job_id"]
+    except BadRequest as exc:
+        return bad_request(exc)
     return await _act(request, "deleted", lambda i: i.delete_dead(job_id, at))
 
 
@@ -184,12 +220,18 @@ async def delete_all_dead_jobs(request: Request) -> Response:
 
 
 async def delete_scheduled_job(request: Request) -> Response:
-    at, job_id = _at(request, "run_at"), request.path_params["job_id"]
+    try:
+        at, job_id = _at(request, "run_at"), request.path_params["job_id"]
+    except BadRequest as exc:
+        return bad_request(exc)
     return await _act(request, "deleted", lambda i: i.delete_scheduled(job_id, at))
 
 
 async def delete_retry_job(request: Request) -> Response:
-    at, job_id = _at(request, "retry_at"), request.path_params["job_id"]
+    try:
+        at, job_id = _at(request, "retry_at"), request.path_params["job_id"]
+    except BadRequest as exc:
+        return bad_request(exc)
     return await _act(request, "deleted", lambda i: i.delete_retry(job_id, at))
 
 

@@ -20,8 +20,8 @@ from starlette.templating import Jinja2Templates
 
 from jobplug.broker import Capability
 from jobplug.errors import CapabilityNotSupported, JobplugError
-from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page
-from jobplug.ui.api import collect_stats, page_number
+from jobplug.inspect import PAGE_SIZE, Inspector, JobRecord, Page, find_record, lister
+from jobplug.ui.api import BadRequest, collect_stats, page_number
 from jobplug.ui.shapes import epoch
 from jobplug.ui.state import mount_prefix, ui_state
 
@@ -50,9 +50,6 @@ KINDS = {
     "retry": ("Retry jobs", "retry", "Retry at"),
     "dead": ("Dead jobs", "dead", "Died"),
 }
-
-#: A job detail lookup scans at most this many pages when the page hint misses.
-MAX_SCAN_PAGES = 500
 
 
 @dataclass
@@ -115,8 +112,11 @@ class Pages:
 
     def listing(self, kind: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            page = page_number(request)
-            section = await load(request, lambda i: _lister(i, kind)(page))
+            try:
+                page = page_number(request)
+            except BadRequest as exc:
+                return Response(str(exc), status_code=400, media_type="text/plain")
+            section = await load(request, lambda i: lister(i, kind)(page))
             pages = 1
             if isinstance(section.value, Page):
                 pages = max(1, -(-section.value.total // section.value.page_size))
@@ -142,8 +142,11 @@ class Pages:
             return Response("no such listing", status_code=404, media_type="text/plain")
         at = int(request.path_params["at"])
         job_id = request.path_params["job_id"]
-        hint = page_number(request)
-        section = await load(request, lambda i: find_record(i, kind, at, job_id, hint))
+        try:
+            hint = page_number(request)
+        except BadRequest as exc:
+            return Response(str(exc), status_code=400, media_type="text/plain")
+        section = await load(request, lambda i: find_record(i, kind, job_id, at, hint))
         status = 404 if section.value is None and not section.unsupported else 200
         response = await self.render(
             request,
@@ -158,38 +161,6 @@ class Pages:
         )
         response.status_code = status if section.error is None else 503
         return response
-
-
-def _lister(inspector: Inspector, kind: str) -> Callable[[int], Awaitable[Page]]:
-    listers: dict[str, Callable[[int], Awaitable[Page]]] = {
-        "scheduled": inspector.scheduled,
-        "retry": inspector.retries,
-        "dead": inspector.dead,
-    }
-    return listers[kind]
-
-
-async def find_record(
-    inspector: Inspector, kind: str, at: int, job_id: str, hint: int
-) -> JobRecord | None:
-    """The record with ``job_id`` in a listing: the hinted page first, then page by page."""
-    lister = _lister(inspector, kind)
-
-    def match(page: Page) -> JobRecord | None:
-        same_id = [r for r in page.items if r.job.id == job_id]
-        exact = [r for r in same_id if epoch(r.at) == at]
-        best = exact or same_id
-        return best[0] if best else None
-
-    first = await lister(hint)
-    found = match(first)
-    pages = min(-(-first.total // max(1, first.page_size)), MAX_SCAN_PAGES)
-    for number in range(1, pages + 1):
-        if found is not None:
-            break
-        if number != hint:
-            found = match(await lister(number))
-    return found
 
 
 def job_url(kind: str, record: JobRecord, page: int = 1) -> str:

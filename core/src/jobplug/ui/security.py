@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -27,6 +28,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobplug.errors import ConfigurationError
+
+log = logging.getLogger("jobplug.ui")
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -88,14 +91,26 @@ class GuardMiddleware:
             await _deny(send, 403, "cross-site request refused")
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 out = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     out.setdefault(name, value)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's own 500 page is sent outside this middleware, without the
+            # headers above: answer here instead, with them, and log the bug.
+            if started:
+                raise
+            log.exception("dashboard: unhandled error on %s %s", scope["method"], scope["path"])
+            await _deny(send, 500, "internal error; see the server log")
 
     def _authorised(self, header: str) -> bool:
         assert self.auth is not None
