@@ -119,6 +119,23 @@ def test_dead_pages_newest_first_with_errors(url: str) -> None:
     assert run("inspect", "dead", "--url", url, "--page", "0").exit_code == 2
 
 
+def test_brackets_in_job_data_are_text_not_markup(url: str) -> None:
+    broker = shared(url)
+
+    async def go() -> None:
+        await broker.enqueue([Job("h[red]", {"k": "[bold]v[/bold]"})])
+        await broker.subscribe(ConsumerConfig({"h[red]": HandlerSpec("h[red]")}, concurrency=1))
+        (delivery,) = await broker.fetch(1, 0)
+        delivery.job.last_error = "bad [bold]x[/bold]"
+        await broker.bury(delivery)
+        await broker.unsubscribe()
+
+    asyncio.run(go())
+    out = run("inspect", "dead", "--url", url).output
+    assert "bad [bold]x[/bold]" in out and "h[red]" in out, out
+    assert "[bold]v[/bold]" in out, out
+
+
 def test_scheduled_and_retry_show_relative_run_times(url: str) -> None:
     fill(url, scheduled=2, retry=1)
     scheduled = run("inspect", "scheduled", "--url", url)

@@ -102,7 +102,9 @@ def queues(url: str | None, as_json: bool, timeout: str) -> None:
         return
     table = render.new_table("Queues", "Handler", ("Jobs", "right"), ("Latency", "right"), "Paused")
     for q in rows:
-        table.add_row(q.handler, str(q.count), render.latency(q), "paused" if q.paused else "")
+        render.add_row(
+            table, q.handler, str(q.count), render.latency(q), "paused" if q.paused else ""
+        )
     render.print_table(table, rows, "no queues")
 
 
@@ -128,7 +130,8 @@ def pools(url: str | None, as_json: bool, timeout: str) -> None:
         ("Heartbeat", "right"),
     )
     for p in rows:
-        table.add_row(
+        render.add_row(
+            table,
             p.pool_id,
             p.host,
             str(p.pid),
@@ -155,7 +158,8 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
         "Busy workers", "Worker", "Pool", "Handler", "Job", "Args", ("Since", "right")
     )
     for b in rows:
-        table.add_row(
+        render.add_row(
+            table,
             b.worker_id,
             b.pool_id,
             b.job.handler,

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from jobplug.cli.console import Console, Table
+from jobplug.cli.console import Console, Table, escape
 from jobplug.inspect import BusyWorker, JobRecord, Page, PoolInfo, QueueInfo
 
 
@@ -20,7 +20,8 @@ def print_page(page: Page, title: str, at_label: str) -> None:
     table = new_table(title, at_label, "Handler", "Job", ("Fails", "right"), "Error", "Args")
     for record in page.items:
         job = record.job
-        table.add_row(
+        add_row(
+            table,
             f"{clock(record.at)} ({relative(record.at, now)})",
             job.handler,
             job.id,
@@ -72,6 +73,11 @@ def new_table(title: str, *columns: str | tuple[str, str]) -> Table:
         name, justify = column if isinstance(column, tuple) else (column, "left")
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     return table
+
+
+def add_row(table: Table, *cells: str) -> None:
+    """A row of data: brackets in job names, errors or args are text, never markup."""
+    table.add_row(*(escape(cell) for cell in cells))
 
 
 def print_table(table: Table, rows: Sequence[object], empty: str) -> None:
