@@ -112,3 +112,4 @@ def test_demo_runs_to_completion_and_prints_the_summary(tmp_path: Path) -> None:
     # (fail twice, succeed on the third try)
     assert (done, dead) == (118, 2)
     assert retried == 2 * 1 + 5 * 2
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr, result.stderr
