@@ -27,7 +27,8 @@ def good(args: dict[str, Any]) -> None:
 
 @worker.handler("idle")
 def idle(args: dict[str, Any]) -> None:
-    """Never gets a job: a stray list sits on one of its keys (Redis)."""
+    """On Redis, another producer's list sits on this type's pause flag."""
+    tally.incr(f"{key}:idle")
 
 
 class Odd(BaseException):

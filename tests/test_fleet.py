@@ -55,7 +55,7 @@ def raw_poisons(name: str) -> list[bytes]:
 async def tally(redis_server: str, namespace: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_server)
     yield client
-    await client.delete(f"{namespace}:done", f"{namespace}:runs")
+    await client.delete(f"{namespace}:done", f"{namespace}:runs", f"{namespace}:idle")
     await client.aclose()
 
 
@@ -65,10 +65,11 @@ async def run_fleet(
     namespace: str,
     tally: aioredis.Redis,
     inject: Callable[[Worker], Awaitable[None]],
+    stray: int = 0,
 ) -> Worker:
     producer = Worker(url=url, load_plugins=False)
     await producer.perform_many([Job("good", {"n": n}) for n in range(GOOD)])
-    await producer.perform_many([Job(name) for name in HANDLER_POISONS])
+    await producer.perform_many([Job(name) for name in [*HANDLER_POISONS, "idle"]])
     await inject(producer)
     env = {
         **os.environ,
@@ -85,7 +86,8 @@ async def run_fleet(
         while time.monotonic() < deadline:
             done = await tally.scard(f"{namespace}:done")
             dead = (await inspector.dead()).items
-            if done == GOOD and len(dead) >= len(HANDLER_POISONS) + 5:
+            idle = int(await tally.get(f"{namespace}:idle") or 0)
+            if done == GOOD and idle and len(dead) >= len(HANDLER_POISONS) + 5 + stray:
                 break
             assert all(p.poll() is None for p in fleet), "a worker died"
             await asyncio.sleep(0.2)
@@ -94,7 +96,8 @@ async def run_fleet(
         assert all(p.poll() is None for p in fleet), "a worker died"
         dead_handlers = sorted(r.job.handler for r in dead)
         assert sorted(set(HANDLER_POISONS)) == sorted(set(HANDLER_POISONS) & set(dead_handlers))
-        assert len(dead) == len(HANDLER_POISONS) + 5, dead_handlers
+        assert len(dead) == len(HANDLER_POISONS) + 5 + stray, dead_handlers
+        assert int(await tally.get(f"{namespace}:idle") or 0) >= 1, "idle never ran"
         assert all(r.job.last_error for r in dead), "a dead job without its reason"
     finally:
         for p in fleet:
@@ -120,12 +123,13 @@ async def test_a_redis_fleet_survives_every_poison(
     async def inject(producer: Worker) -> None:
         raw = aioredis.Redis.from_url(redis_server)
         await raw.lpush(keys.jobs("good"), *raw_poisons("good"))
-        # another producer's job named "idle:paused": its list lands on idle's pause flag
+        # another producer's job named "idle:paused": its list lands on idle's pause flag;
+        # it must go dead and idle must run
         await raw.lpush(keys.paused("idle"), json.dumps({"name": "idle:paused", "args": {}}))
         await raw.aclose()
 
     try:
-        producer = await run_fleet(url, redis_server, namespace, tally, inject)
+        producer = await run_fleet(url, redis_server, namespace, tally, inject, stray=1)
         await producer.stop()
     finally:
         await drop_redis(redis_server, namespace)

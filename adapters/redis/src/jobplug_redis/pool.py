@@ -23,6 +23,7 @@ from typing import Any
 from jobplug.adapter import ConsumerConfig, Delivery, HandlerSpec, Job, new_job_id
 from jobplug.errors import BrokerError, MalformedJobError
 from jobplug_redis import codec, scripts
+from jobplug_redis.collisions import clear_collisions
 from jobplug_redis.connection import Client, driver_errors
 from jobplug_redis.keys import Keys
 from jobplug_redis.priority import quotas, sample_order
@@ -165,7 +166,7 @@ class WorkerPool:
         for position, index in enumerate(order):
             states[index] = state = int(raw_states[position])
             if state == WRONG_TYPE:
-                self._report_wrong_type(self._order[index])
+                await self._wrong_type(self._order[index])
         if not flat:
             return [], states
         now = int(time.time())
@@ -194,19 +195,19 @@ class WorkerPool:
             await take_unique_markers(self.client, self.keys.prefix, self.safe_url, unique)
         return deliveries, (states if deliveries or not bad else None)
 
-    def _report_wrong_type(self, jt: JobType) -> None:
+    async def _wrong_type(self, jt: JobType) -> None:
         name = jt.spec.name
         if name in self._wrong_type_reported:
             return
+        if await clear_collisions(self.client, self.keys, name, self.safe_url):
+            return  # the next fetch takes this type again
         self._wrong_type_reported.add(name)
         log.error(
-            "jobs of %r are not fetched: one of its keys (%s, %s:paused, :lock, :lock_info,"
-            " :max_concurrency) holds a value of the wrong type, most likely the list of a job"
-            " named like %r; delete that key. Other job types go on.",
+            "jobs of %r are not fetched: %s or one of its keys (:paused, :lock, :lock_info,"
+            " :max_concurrency) holds a value of the wrong type; delete it. Other job types"
+            " go on.",
             name,
             jt.jobs,
-            jt.jobs,
-            f"{name}:lock",
         )
 
     async def _bury_malformed(self, bad: list[tuple[JobType, bytes, str]], now: int) -> None:
