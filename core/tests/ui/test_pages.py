@@ -266,3 +266,29 @@ async def test_pause_form_works_for_any_handler_name(
         queues = {q["job_name"]: q for q in (await client.get("/queues")).json()}
         assert queues[name]["paused"] is True
         assert "Resume" in (await client.get("/ui/queues")).text
+
+
+async def test_job_detail_shows_args_as_stored(
+    redis_server: str, namespace: str, drop_redis: Any, make_client: Any
+) -> None:
+    """A Go producer writes ``"args":null`` for nil args: the page shows null, not {}."""
+    import json
+    import time
+
+    import redis.asyncio as aioredis
+
+    from jobplug.registry import broker_from_url
+
+    died = int(time.time()) - 60
+    member = json.dumps({"name": "ping", "id": "1" * 24, "t": died - 5, "args": None})
+    raw = aioredis.Redis.from_url(redis_server)
+    await raw.zadd(f"{namespace}:dead", {member: died})
+    await raw.aclose()
+    broker = broker_from_url(f"{redis_server}/0?namespace={namespace}")
+    try:
+        async with make_client(broker) as client:
+            html = (await client.get(f"/ui/job/dead/{died}/{'1' * 24}")).text
+        assert '<pre class="args">null</pre>' in html, html
+    finally:
+        await broker.close()
+        await drop_redis(f"{redis_server}/0", namespace)
