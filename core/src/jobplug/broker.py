@@ -198,12 +198,11 @@ class Broker(abc.ABC):
         no worker serves ``handler``. A backend that keeps nothing per handler need not
         override this no-op."""
 
-    def check_periodic(self, spec: str) -> None:
+    def check_periodic(self, spec: str) -> None:  # noqa: B027 - optional hook
         """Raise :class:`~jobplug.errors.InvalidScheduleError` naming ``spec`` unless this
-        broker can run that schedule; called by ``Worker.every`` so that a bad spec fails
-        where it is written, not later in a background task. The default only checks the
-        ``periodic`` capability: a broker that declares it should also parse ``spec``."""
-        self.require(Capability.PERIODIC)
+        broker can run that schedule; called by ``Worker.every`` (after it checked the
+        ``periodic`` capability) so that a bad spec fails where it is written, not later in
+        a background task. A broker that declares ``periodic`` should parse ``spec`` here."""
 
     def inspector(self) -> Inspector:
         """Read and manage queues, pools and scheduled/retry/dead jobs."""

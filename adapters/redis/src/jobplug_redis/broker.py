@@ -260,16 +260,9 @@ class RedisBroker(Broker):
 
     async def discard_handler(self, handler: str) -> None:
         keys = self.keys
-        per_handler = [
-            keys.jobs(handler),
-            keys.paused(handler),
-            keys.lock(handler),
-            keys.lock_info(handler),
-            keys.max_concurrency(handler),
-        ]
         with driver_errors(self.safe_url, "discard_handler"):
             pipe = self.client.pipeline(transaction=False)
-            pipe.delete(*per_handler)
+            pipe.delete(keys.jobs(handler), *keys.state(handler).values())
             pipe.srem(keys.known_jobs, handler)
             await pipe.execute()
 

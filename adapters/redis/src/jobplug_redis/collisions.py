@@ -20,15 +20,11 @@ from jobplug_redis.keys import Keys
 
 log = logging.getLogger("jobplug.redis")
 
-#: The state keys of a job type that a colliding job's list can land on.
-STATE_SUFFIXES = ("paused", "lock", "lock_info", "max_concurrency")
-
 
 async def clear_collisions(client: Client, keys: Keys, name: str, safe_url: str) -> int:
     """Move every job found in a list on ``name``'s state keys to dead; return how many."""
     moved = 0
-    for suffix in STATE_SUFFIXES:
-        key = f"{keys.jobs(name)}:{suffix}"
+    for suffix, key in keys.state(name).items():
         with driver_errors(safe_url, "clear a colliding job list"):
             kind = await client.type(key)
             if kind not in (b"list", "list"):

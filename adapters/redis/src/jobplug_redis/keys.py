@@ -13,7 +13,8 @@ from jobplug.errors import ConfigurationError
 DEFAULT_NAMESPACE = "jobplug"
 
 #: gocraft keeps a job type's state beside its list, in ``jobs:<name>:<suffix>``: the list
-#: of a job *named* ``x:lock`` would be ``x``'s lock counter.
+#: of a job *named* ``x:lock`` would be ``x``'s lock counter (see :meth:`Keys.state`; the
+#: in-progress lists are ``jobs:<name>:<pool>:inprogress``).
 RESERVED_SUFFIXES = frozenset({"inprogress", "lock", "lock_info", "max_concurrency", "paused"})
 
 
@@ -89,6 +90,15 @@ class Keys:
 
     def unique_prefix(self, name: str) -> str:
         return f"{self.prefix}unique:{name}:"
+
+    def state(self, name: str) -> dict[str, str]:
+        """The state keys of job type ``name`` (pause flag, lock counters, cap), by suffix."""
+        return {
+            "paused": self.paused(name),
+            "lock": self.lock(name),
+            "lock_info": self.lock_info(name),
+            "max_concurrency": self.max_concurrency(name),
+        }
 
     def fetch_group(self, name: str, pool_id: str) -> list[str]:
         """The 6 keys gocraft's fetch script takes per job type, in its order."""
