@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from jobplug import BrokerConnectionError, Capability, ConsumerConfig, Delivery, Inspector, Job
-from jobplug.inspect import Page, QueueInfo
-from jobplug.job import Args
+from jobplug.adapter import Args, Page, QueueInfo
 from jobplug_contract import AdapterSetup, unique_name
 from jobplug_memory import MemoryBroker
 from jobplug_memory.inspector import MemoryInspector
@@ -277,7 +276,7 @@ def inspector_defect(defect: str) -> type[MemoryBroker]:
 def memory(cls: type[MemoryBroker], **options: object) -> Callable[[Path], AdapterSetup]:
     def build(tmp_path: Path) -> AdapterSetup:
         url = f"memory://{unique_name('broken-')}"
-        return replace(AdapterSetup(url=url, broker_class=cls, wait=3), **options)  # type: ignore[arg-type]
+        return AdapterSetup(url=url, broker_class=cls, wait=3, **options)  # type: ignore[arg-type]
 
     return build
 
@@ -322,9 +321,3 @@ SETUPS: dict[str, Callable[[Path], AdapterSetup]] = {
 }
 
 __all__ = ["SETUPS", "Store"]
-
-
-def registered_setup(url: str) -> AdapterSetup:
-    """A ``jobplug.contract`` setup for a broken memory variant registered under its own
-    scheme (certify end to end): a fresh broker name per test, the default bounds."""
-    return AdapterSetup(url=f"{url.partition('://')[0]}://{unique_name('broken-')}")

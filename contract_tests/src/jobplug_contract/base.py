@@ -29,7 +29,7 @@ from jobplug_contract.guard import escape_message
 from jobplug_contract.harness import Harness
 from jobplug_contract.logscan import LogScan
 from jobplug_contract.report import CORE
-from jobplug_contract.setup import AdapterSetup
+from jobplug_contract.setup import BOUND_LIMITS, AdapterSetup
 
 #: Default hard limit for one contract test, in seconds.
 TEST_TIMEOUT = 60.0
@@ -138,11 +138,7 @@ def run_contract_test(
 
 def bounds_of(setup: AdapterSetup) -> dict[str, float]:
     """The time bounds the adapter declared (printed by certify, checked by a test)."""
-    return {
-        "late_bound": setup.late_bound,
-        "redelivery_timeout": setup.redelivery_timeout,
-        "wait": setup.wait,
-    }
+    return {name: getattr(setup, name) for name in BOUND_LIMITS}
 
 
 def _first_line(error: BaseException) -> str:

@@ -27,7 +27,7 @@ from jobplug_contract.report import (
     Result,
     Row,
     bounds_caption,
-    bounds_of,
+    declared_bounds,
     render,
     summarize,
 )
@@ -84,7 +84,7 @@ def certify(url: str, keyword: str | None, tb: str, verbose: bool) -> None:
     if not results:
         raise click.ClickException(f"the suite ran no contract test (pytest exit {returncode})")
     tables = summarize(results)
-    bounds = bounds_of(results)
+    bounds = declared_bounds(results)
     console = Console()
     for adapter, rows in tables.items():
         console.print(render(adapter, rows))

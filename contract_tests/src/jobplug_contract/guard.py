@@ -51,7 +51,7 @@ class Escape:
         return f"{where} raised {kind.__module__}.{kind.__qualname__}: {self.error}"
 
 
-def watch(broker: Broker, escapes: list[Escape], failures: list[str] | None = None) -> None:
+def watch(broker: Broker, escapes: list[Escape], failures: list[str]) -> None:
     """Record in ``escapes`` every non-jobplug exception leaving ``broker``'s methods, and
     in ``failures`` the name of the method for every exception (jobplug's too).
 
@@ -61,11 +61,10 @@ def watch(broker: Broker, escapes: list[Escape], failures: list[str] | None = No
         return
     setattr(broker, _MARK, escapes)
     name = type(broker).__name__
-    failed = [] if failures is None else failures
     for method in WATCHED:
         bound = getattr(broker, method, None)
         if bound is not None:
-            setattr(broker, method, _wrap(bound, name, method, escapes, failed))
+            setattr(broker, method, _wrap(bound, name, method, escapes, failures))
 
 
 def _wrap(

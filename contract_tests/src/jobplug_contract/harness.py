@@ -18,7 +18,7 @@ from jobplug.adapter import broker_class
 from jobplug_contract.guard import Escape, watch
 from jobplug_contract.processes import ChildWorker, spawn_worker
 from jobplug_contract.recorder import Recorder
-from jobplug_contract.setup import MAX_WAIT, AdapterSetup
+from jobplug_contract.setup import MAX_LATE_BOUND, MAX_WAIT, AdapterSetup
 
 T = TypeVar("T")
 
@@ -47,6 +47,11 @@ class Harness:
     def wait(self) -> float:
         """Seconds any single expected event may take (the adapter's setup says, capped)."""
         return min(self.setup.wait, MAX_WAIT)
+
+    @property
+    def late_bound(self) -> float:
+        """Seconds a delayed job may run late (the adapter's setup says, capped)."""
+        return min(self.setup.late_bound, MAX_LATE_BOUND)
 
     @property
     def in_process(self) -> bool:

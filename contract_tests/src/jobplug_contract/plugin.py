@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobplug_contract.report import Result, bounds_of, summarize, to_text
+from jobplug_contract.report import Result, declared_bounds, summarize, to_text
 
 COLLECTOR = "jobplug-contract-collector"
 
@@ -65,7 +65,7 @@ class Collector:
         terminalreporter.section("jobplug contract: capability x result")
         results = list(self.results.values())
         text = to_text(
-            summarize(results), color=terminalreporter.hasmarkup, bounds=bounds_of(results)
+            summarize(results), color=terminalreporter.hasmarkup, bounds=declared_bounds(results)
         )
         for line in text.rstrip("\n").splitlines():
             terminalreporter.write_line(line)

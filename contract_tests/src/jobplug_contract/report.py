@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobplug import Capability
+from jobplug_contract.setup import BOUND_LIMITS
 
 CORE = "core"
 AREAS = [CORE, *(c.value for c in Capability)]
@@ -99,7 +100,7 @@ def _gated(result: Result, declared: bool) -> bool:
     return declared if result.kind == "undeclared" else not declared
 
 
-def bounds_of(results: Iterable[Result]) -> dict[str, dict[str, float]]:
+def declared_bounds(results: Iterable[Result]) -> dict[str, dict[str, float]]:
     """The time bounds each adapter's setup declared, by adapter."""
     out: dict[str, dict[str, float]] = {}
     for result in results:
@@ -110,15 +111,8 @@ def bounds_of(results: Iterable[Result]) -> dict[str, dict[str, float]]:
 
 def bounds_caption(bounds: dict[str, float]) -> str:
     """``late_bound 1s (max 10s) ...``: what the adapter promised, next to the suite's cap."""
-    from jobplug_contract.setup import MAX_LATE_BOUND, MAX_REDELIVERY_TIMEOUT, MAX_WAIT
-
-    limits = {
-        "late_bound": MAX_LATE_BOUND,
-        "redelivery_timeout": MAX_REDELIVERY_TIMEOUT,
-        "wait": MAX_WAIT,
-    }
     parts = []
-    for name, limit in limits.items():
+    for name, limit in BOUND_LIMITS.items():
         if name in bounds:
             value = bounds[name]
             flag = "" if 0 < value <= limit else " ABOVE THE MAXIMUM"

@@ -29,6 +29,12 @@ Disruptor = Callable[[Sequence[str]], AbstractAsyncContextManager[None]]
 MAX_LATE_BOUND = 10.0
 MAX_REDELIVERY_TIMEOUT = 120.0
 MAX_WAIT = 30.0
+#: Each bound an adapter's setup declares, with the largest the suite accepts.
+BOUND_LIMITS = {
+    "late_bound": MAX_LATE_BOUND,
+    "redelivery_timeout": MAX_REDELIVERY_TIMEOUT,
+    "wait": MAX_WAIT,
+}
 
 
 @dataclass

@@ -12,7 +12,6 @@ from jobplug import Capability, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
 from jobplug_contract.recorder import poll
-from jobplug_contract.setup import MAX_LATE_BOUND
 from jobplug_contract.suite.lifecycle import noop
 from jobplug_contract.suite.perform import EARLY_SLACK
 
@@ -73,7 +72,7 @@ class ControlContract:
         assert await worker.perform_unique(job, at=at) is True, "the unique job was refused"
         again = await worker.perform_unique(Job(name, {"token": "later"}), at=at)
         assert again is False, "an equal unique job was written while the first one waits"
-        bound = min(h.setup.late_bound, MAX_LATE_BOUND)
+        bound = h.late_bound
         async with worker:
             await h.recorder.wait(
                 lambda: bool(h.recorder.of(name)), 1.3 + bound + h.wait, "the delayed unique job"

@@ -9,7 +9,6 @@ from typing import Any
 from jobplug import Capability, Discard, Job, Retry
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.setup import MAX_LATE_BOUND
 from jobplug_contract.suite.lifecycle import noop
 
 EARLY_SLACK = 0.01
@@ -134,7 +133,7 @@ class FailuresContract:
         assert second >= failed_at + 0.8 - EARLY_SLACK, (
             f"retried {failed_at + 0.8 - second:.3f}s before its backoff was over"
         )
-        bound = min(h.setup.late_bound, MAX_LATE_BOUND)
+        bound = h.late_bound
         late = second - (failed_at + 0.8)
         assert late <= bound, f"retried {late:.3f}s after its backoff (bound {bound}s)"
 

@@ -72,12 +72,12 @@ class InspectContract:
         seen: list[int] = []
 
         async def counted() -> bool:
-            infos = {q.handler: q for q in await inspector.queues()}
-            if name in infos:
-                seen.append(infos[name].count)
-            latency = infos[name].latency if name in infos else None
-            known = latency is None or latency >= 0  # None: the backend cannot tell
-            return name in infos and infos[name].count == 3 and known
+            info = next((q for q in await inspector.queues() if q.handler == name), None)
+            if info is None:
+                return False
+            seen.append(info.count)
+            # latency None: the backend cannot tell
+            return info.count == 3 and (info.latency is None or info.latency >= 0)
 
         try:
             await poll(counted, h.wait, f"queues() to show 3 jobs for {name}")

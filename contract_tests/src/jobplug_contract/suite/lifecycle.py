@@ -11,7 +11,7 @@ import pytest
 from jobplug import Job, State, WorkerStateError
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.setup import MAX_LATE_BOUND, MAX_REDELIVERY_TIMEOUT, MAX_WAIT
+from jobplug_contract.setup import BOUND_LIMITS
 
 
 async def noop(args: dict[str, Any]) -> None:
@@ -125,16 +125,10 @@ class LifecycleContract:
     async def test_declared_time_bounds_are_sane(self, h: Harness) -> None:
         """The bounds an adapter declares are what the other tests hold it to: a huge
         ``late_bound`` would pass a backend that runs delayed jobs an hour late."""
-        setup = h.setup
-        limits = (
-            ("late_bound", setup.late_bound, MAX_LATE_BOUND),
-            ("redelivery_timeout", setup.redelivery_timeout, MAX_REDELIVERY_TIMEOUT),
-            ("wait", setup.wait, MAX_WAIT),
-        )
         wrong = [
             f"{field}={value:g}s (the suite accepts at most {limit:g}s)"
-            for field, value, limit in limits
-            if not 0 < value <= limit
+            for field, limit in BOUND_LIMITS.items()
+            if not 0 < (value := getattr(h.setup, field)) <= limit
         ]
         assert not wrong, "the setup declares time bounds above the sane maximum: " + "; ".join(
             wrong

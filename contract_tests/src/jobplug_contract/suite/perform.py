@@ -11,7 +11,6 @@ import pytest
 from jobplug import Capability, InvalidArgsError, InvalidScheduleError, Job
 from jobplug_contract.base import contract
 from jobplug_contract.harness import Harness
-from jobplug_contract.setup import MAX_LATE_BOUND
 from jobplug_contract.suite.lifecycle import noop
 
 #: Clock slack allowed below a job's run time (float rounding, not scheduling).
@@ -159,7 +158,7 @@ class PerformContract:
         name = h.name("delayed")
         worker = h.worker()
         worker.register(name, noop)
-        bound = min(h.setup.late_bound, MAX_LATE_BOUND)
+        bound = h.late_bound
         window: dict[str, tuple[float, float]] = {}  # token -> (due no earlier, no later)
         async with worker:
             before = time.time()
