@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from typing import Any, Literal, Union
@@ -26,18 +27,11 @@ def load_dataclass(tp: type, data: Any, path: str = "args") -> Any:
     """Build dataclass ``tp`` from the JSON object ``data``, checking every field's type."""
     if not isinstance(data, dict):
         raise ArgTypeError(f"{path} must be an object for {tp.__name__}, got {_kind(data)}")
-    fields = [f for f in dataclasses.fields(tp) if f.init]
-    names = {f.name for f in fields}
+    names, required = _init_fields(tp)
     unknown = sorted(set(data) - names)
     if unknown:
         raise ArgTypeError(f"{path} has unexpected key(s) {', '.join(map(repr, unknown))}")
-    missing = [
-        f.name
-        for f in fields
-        if f.name not in data
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
+    missing = [name for name in required if name not in data]
     if missing:
         raise ArgTypeError(f"{path} is missing {', '.join(map(repr, missing))}")
     hints = _hints(tp)
@@ -123,6 +117,19 @@ def _typeddict(value: Any, tp: Any, path: str) -> Any:
     return {k: check(v, hints[k], f"{path}[{k!r}]") for k, v in value.items()}
 
 
+@functools.cache
+def _init_fields(tp: type) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The names ``tp``'s constructor takes, and those without a default."""
+    fields = [f for f in dataclasses.fields(tp) if f.init]
+    required = tuple(
+        f.name
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    return frozenset(f.name for f in fields), required
+
+
+@functools.cache  # per type, not per job: get_type_hints evaluates every annotation
 def _hints(tp: Any) -> dict[str, Any]:
     try:
         return typing.get_type_hints(tp)

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Literal
 
 from jobplug.job import Job
+from jobplug.policy import CUT_NOTE
 from jobplug.urls import redact
 
 __all__ = [
@@ -63,8 +64,9 @@ _FIELDS = re.compile(r" (?P<key>duration|fails|retry_at)=(?P<value>\S+)")
 _ERROR = re.compile(r" error=(?P<error>.*)$", re.DOTALL)
 #: Where the traceback starts in a job line (see jobplug.policy.failure_traceback).
 _TRACEBACK = re.compile(
-    r"\n(?=Traceback \(most recent call last\):|\.\.\. \d+ earlier line\(s\) cut"
-    r"|\s*\+ Exception Group Traceback)"
+    r"\n(?=Traceback \(most recent call last\):|"
+    + re.escape(CUT_NOTE).replace(r"\{\}", r"\d+")
+    + r"|\s*\+ Exception Group Traceback)"
 )
 #: Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

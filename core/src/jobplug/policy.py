@@ -34,6 +34,8 @@ def describe(error: BaseException) -> str:
 #: where the handler raised, matter most; the outer ones are jobplug's own.
 TRACEBACK_LINES = 30
 TRACEBACK_CHARS = 4096
+#: The first line of a traceback cut short (jobplug.logs finds tracebacks by it).
+CUT_NOTE = "... {} earlier line(s) cut"
 
 
 def failure_traceback(error: BaseException | None) -> str | None:
@@ -55,7 +57,7 @@ def bound_lines(lines: list[str]) -> str:
     if len(text) > TRACEBACK_CHARS:  # one huge line (an exception message): keep its start
         text = text[: TRACEBACK_CHARS - 1] + "\u2026"
     cut = len(lines) - len(kept)
-    return f"... {cut} earlier line(s) cut\n{text}" if cut else text
+    return f"{CUT_NOTE.format(cut)}\n{text}" if cut else text
 
 
 def backoff_seconds(reg: Registration, job: Job) -> float:

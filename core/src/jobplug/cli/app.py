@@ -59,11 +59,10 @@ def _accept_log_level(command: click.Command) -> None:
             _accept_log_level(sub)
     if any(param.name == "log_level" for param in command.params):
         return
-    group_option = next(p for p in cli.params if p.name == "log_level")
     command.params.append(
         click.Option(
             ["--log-level"],
-            type=group_option.type,
+            type=click.Choice(LEVELS, case_sensitive=False),
             expose_value=False,
             callback=_set_log_level,
             help="Logging level (also accepted before the command).",
@@ -72,12 +71,8 @@ def _accept_log_level(command: click.Command) -> None:
 
 
 def _set_log_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None:
-        return
-    try:
-        logging.getLogger().setLevel(value.upper())
-    except (TypeError, ValueError):
-        raise click.BadParameter(f"unknown logging level {value!r}", ctx, param) from None
+    if value is not None:  # click.Choice has checked it and given the canonical name
+        logging.getLogger().setLevel(value)
 
 
 def _unavailable(name: str, reason: str) -> click.Command:

@@ -20,7 +20,7 @@ from jobplug.broker import Broker
 from jobplug.cli import render
 from jobplug.cli.common import clean_errors, parse_duration, parse_iso_time
 from jobplug.errors import BrokerConnectionError, InvalidScheduleError
-from jobplug.inspect import Inspector, Page, find_record
+from jobplug.inspect import Inspector, Page, find_record, lister
 from jobplug.registry import broker_from_url, resolve_url
 from jobplug.urls import redact
 
@@ -170,9 +170,7 @@ def busy(url: str | None, as_json: bool, timeout: str) -> None:
     render.print_table(table, rows, "no busy workers")
 
 
-def _page_command(
-    name: str, title: str, at_label: str, at_key: str, method: str, help: str
-) -> None:
+def _page_command(name: str, title: str, at_label: str, at_key: str, help: str) -> None:
     @inspect.command(name, help=help + " With JOB_ID: that job in full, traceback included.")
     @click.argument("job_id", required=False)
     @_page_option
@@ -185,7 +183,7 @@ def _page_command(
         if job_id is not None:
             _show_job(name, job_id, title, at_label, at_key, page, url, as_json, timeout)
             return
-        result: Page = _with_inspector(url, timeout, lambda i: getattr(i, method)(page))
+        result: Page = _with_inspector(url, timeout, lambda i: lister(i, name)(page))
         if as_json:
             render.print_json(render.page_json(result, at_key))
             return
@@ -217,7 +215,6 @@ _page_command(
     "Scheduled jobs",
     "Run at",
     "run_at",
-    "scheduled",
     "Jobs waiting for their run time, soonest first, 20 per page.",
 )
 _page_command(
@@ -225,7 +222,6 @@ _page_command(
     "Retry jobs",
     "Retry at",
     "retry_at",
-    "retries",
     "Failed jobs waiting to be retried, soonest first, 20 per page.",
 )
 _page_command(
@@ -233,7 +229,6 @@ _page_command(
     "Dead jobs",
     "Died at",
     "died_at",
-    "dead",
     "Jobs that failed for good, most recent first, 20 per page.",
 )
 

@@ -53,7 +53,7 @@ def print_job(record: JobRecord, title: str, at_label: str) -> None:
     ]
     if job.failed_at is not None:
         rows.append(("Failed at", f"{clock(job.failed_at)} ({relative(job.failed_at, now)})"))
-    rows.append(("Args", json.dumps(job.args, ensure_ascii=False)))
+    rows.append(("Args", args_text(job.args)))
     if job.last_error:
         rows.append(("Error", job.last_error))
     if job.meta:

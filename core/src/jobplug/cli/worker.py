@@ -134,20 +134,18 @@ def load_worker(target: str) -> Worker:
 def find_worker(module_name: str) -> Worker:
     """The one Worker instance among ``module_name``'s attributes (as Celery finds its app)."""
     module = import_module(module_name)
-    found: dict[int, list[str]] = {}
-    workers: dict[int, Worker] = {}
+    names_of: dict[Worker, list[str]] = {}  # one Worker may be bound to several names
     for name, value in vars(module).items():
         if isinstance(value, Worker):
-            found.setdefault(id(value), []).append(name)
-            workers[id(value)] = value
-    if len(workers) == 1:
-        return next(iter(workers.values()))
-    if not workers:
+            names_of.setdefault(value, []).append(name)
+    if len(names_of) == 1:
+        return next(iter(names_of))
+    if not names_of:
         raise click.ClickException(
             f"module {module_name!r} has no jobplug.Worker instance; name one with "
             f"{module_name}:attribute (a Worker, or a function returning one)"
         )
-    names = sorted(min(names) for names in found.values())
+    names = sorted(min(names) for names in names_of.values())
     raise click.ClickException(
         f"module {module_name!r} has several jobplug.Worker instances "
         f"({', '.join(names)}); pick one, e.g. {module_name}:{names[0]}"

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from jobplug.errors import CapabilityNotSupported, JobNotFoundError, JobplugError
-from jobplug.inspect import Inspector, Page
+from jobplug.inspect import Inspector, Page, lister
 from jobplug.ui import shapes
 from jobplug.ui.state import mount_prefix, ui_state
 
@@ -114,8 +114,7 @@ def _listing(kind: str) -> Callable[[Request], Awaitable[Response]]:
             return bad_request(exc)
 
         async def run(i: Inspector) -> Any:
-            method = {"scheduled": i.scheduled, "retry": i.retries, "dead": i.dead}[kind]
-            return shapes.page_json(kind, await method(page))
+            return shapes.page_json(kind, await lister(i, kind)(page))
 
         return await _read(request, run)
 
@@ -195,20 +194,25 @@ def _back(request: Request, target: str, flag: str) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-async def retry_dead_job(request: Request) -> Response:
-    try:
-        at, job_id = _at(request, "died_at"), request.path_params["job_id"]
-    except BadRequest as exc:
-        return bad_request(exc)
-    return await _act(request, "retried", lambda i: i.retry_dead(job_id, at))
+def _job_action(
+    score: str, done: str, call: Callable[[Inspector], Callable[[str, datetime], Awaitable[Any]]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """An action on one job named by its score (``score`` in the path) and id."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            at, job_id = _at(request, score), request.path_params["job_id"]
+        except BadRequest as exc:
+            return bad_request(exc)
+        return await _act(request, done, lambda i: call(i)(job_id, at))
+
+    return endpoint
 
 
-async def delete_dead_job(request: Request) -> Response:
-    try:
-        at, job_id = _at(request, "died_at"), request.path_params["job_id"]
-    except BadRequest as exc:
-        return bad_request(exc)
-    return await _act(request, "deleted", lambda i: i.delete_dead(job_id, at))
+retry_dead_job = _job_action("died_at", "retried", lambda i: i.retry_dead)
+delete_dead_job = _job_action("died_at", "deleted", lambda i: i.delete_dead)
+delete_scheduled_job = _job_action("run_at", "deleted", lambda i: i.delete_scheduled)
+delete_retry_job = _job_action("retry_at", "deleted", lambda i: i.delete_retry)
 
 
 async def retry_all_dead_jobs(request: Request) -> Response:
@@ -217,22 +221,6 @@ async def retry_all_dead_jobs(request: Request) -> Response:
 
 async def delete_all_dead_jobs(request: Request) -> Response:
     return await _act(request, "deleted_all", lambda i: i.delete_all_dead())
-
-
-async def delete_scheduled_job(request: Request) -> Response:
-    try:
-        at, job_id = _at(request, "run_at"), request.path_params["job_id"]
-    except BadRequest as exc:
-        return bad_request(exc)
-    return await _act(request, "deleted", lambda i: i.delete_scheduled(job_id, at))
-
-
-async def delete_retry_job(request: Request) -> Response:
-    try:
-        at, job_id = _at(request, "retry_at"), request.path_params["job_id"]
-    except BadRequest as exc:
-        return bad_request(exc)
-    return await _act(request, "deleted", lambda i: i.delete_retry(job_id, at))
 
 
 async def pause(request: Request) -> Response:
