@@ -16,7 +16,16 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-_SCALARS: dict[type, str] = {str: "a string", bool: "a boolean", int: "an integer"}
+#: JSON kinds by Python type, bool before int (a bool is an int).
+_KINDS = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "an object"),
+)
+_SCALARS = {tp: kind for tp, kind in _KINDS if tp in (str, bool, int)}
 
 
 class ArgTypeError(Exception):
@@ -147,19 +156,7 @@ def _kind(value: Any) -> str:
     """The JSON kind of ``value`` (never the value itself: args may be private)."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next((kind for tp, kind in _KINDS if isinstance(value, tp)), type(value).__name__)
 
 
 def _name(tp: Any) -> str:
